@@ -1,0 +1,182 @@
+"""Read an experiment folder into tidy tables, from files alone (no Ray cluster needed).
+
+`trials`: one row per trial (config as `config/<name>` columns, best and last metrics, epochs run,
+how it ended, wall time). `epochs`: one row per trial-epoch with every reported metric.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+CONFIG_FILE = "hpsearch.yaml"
+RESULT_FILE = "result.json"
+
+# how a trial ended
+COMPLETED = "completed"
+STOPPED_ASHA = "stopped by ASHA"
+STOPPED_PATIENCE = "early stopping (patience)"
+ERRORED = "errored"
+DIVERGED = "diverged"
+UNFINISHED = "unfinished"
+PENDING = "pending"
+
+
+@dataclass
+class Experiment:
+    """An experiment as tables, plus what it was asked to optimise."""
+
+    path: Path
+    config: dict[str, Any]
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+
+    @property
+    def name(self) -> str:
+        return str(self.config.get("name", self.path.name))
+
+    @property
+    def metric(self) -> str:
+        return self.config.get("search", {}).get("metric", "val_acc")
+
+    @property
+    def mode(self) -> str:
+        mode = self.config.get("search", {}).get("mode")
+        return mode or ("min" if self.metric.endswith("loss") else "max")
+
+    @property
+    def max_epochs(self) -> int:
+        return int(self.config.get("budget", {}).get("max_epochs", 0))
+
+
+def read_results(path: Path) -> list[dict[str, Any]]:
+    """Rows of a Ray `result.json` (JSON lines); a line cut off by a crash is ignored."""
+    rows = []
+    if not path.is_file():
+        return rows
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def read_trial_states(exp: Path) -> dict[str, dict[str, Any]]:
+    """trial_id -> {status, error, num_failures} from Ray's newest experiment state file."""
+    files = sorted(glob.glob(str(exp / "experiment_state-*.json")))
+    if not files:
+        return {}
+    try:
+        state = json.loads(Path(files[-1]).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    out = {}
+    for trial_json, runtime_json in state.get("trial_data", []):
+        t, r = json.loads(trial_json), json.loads(runtime_json)
+        out[t["trial_id"]] = {"status": t.get("status"), "config": t.get("config", {}),
+                              "num_failures": r.get("num_failures", 0), "error_file": r.get("error_filename"),
+                              "logdir": t.get("relative_logdir")}
+    return out
+
+
+def _trial_dirs(exp: Path) -> dict[str, Path]:
+    out = {}
+    for params in sorted(exp.glob("*/params.json")):
+        d = params.parent
+        rows = read_results(d / RESULT_FILE)
+        trial_id = rows[-1]["trial_id"] if rows and "trial_id" in rows[-1] else d.name.removeprefix("trial_")
+        out[trial_id] = d
+    return out
+
+
+def _error_message(d: Path | None) -> str:
+    if d is None:
+        return ""
+    err = d / "error.txt"
+    if not err.is_file():
+        return ""
+    lines = [ln for ln in err.read_text(errors="replace").strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def ended(status: str | None, last: dict[str, Any], epochs: int, max_epochs: int) -> str:
+    """How a trial ended, from its Ray status and its last reported result."""
+    if status == "ERROR":
+        return ERRORED
+    if last.get("diverged"):
+        return DIVERGED
+    if last.get("stopped_by") == "patience":
+        return STOPPED_PATIENCE
+    if status == "TERMINATED":
+        return COMPLETED if epochs >= max_epochs else STOPPED_ASHA
+    if status in ("PENDING", None) and epochs == 0:
+        return PENDING
+    return UNFINISHED
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Load one experiment folder (finished, running, interrupted or with errored trials)."""
+    exp = Path(path).expanduser().resolve()
+    cfg_file = exp / CONFIG_FILE
+    if not cfg_file.is_file():
+        raise FileNotFoundError(f"{exp} is not an hpsearch experiment (no {CONFIG_FILE})")
+    config = yaml.safe_load(cfg_file.read_text()) or {}
+    metric = config.get("search", {}).get("metric", "val_acc")
+    mode = config.get("search", {}).get("mode") or ("min" if metric.endswith("loss") else "max")
+    max_epochs = int(config.get("budget", {}).get("max_epochs", 0))
+    states, dirs = read_trial_states(exp), _trial_dirs(exp)
+
+    trial_rows, epoch_rows = [], []
+    for trial_id in sorted(set(states) | set(dirs)):
+        d = dirs.get(trial_id)
+        rows = read_results(d / RESULT_FILE) if d else []
+        by_epoch: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            if "epoch" in r:
+                by_epoch[int(r["epoch"])] = r  # after a restore the last report of an epoch wins
+        config_t = (rows[-1].get("config") if rows else None) or states.get(trial_id, {}).get("config") or {}
+        if not config_t and d is not None and (d / "params.json").is_file():
+            config_t = json.loads((d / "params.json").read_text())
+        for e, r in sorted(by_epoch.items()):
+            epoch_rows.append({"trial_id": trial_id, **{k: v for k, v in r.items() if k != "config"}})
+        last = by_epoch[max(by_epoch)] if by_epoch else {}
+        status = states.get(trial_id, {}).get("status")
+        n_epochs = max(by_epoch) if by_epoch else 0
+        values = [r.get(metric) for r in by_epoch.values()]
+        finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        best_val = (max(finite) if mode == "max" else min(finite)) if finite else math.nan
+        best_row = next((r for r in by_epoch.values() if r.get(metric) == best_val), {}) if finite else {}
+        trial_rows.append({
+            "trial_id": trial_id,
+            "status": status or ("UNKNOWN" if rows else "PENDING"),
+            "ended": ended(status, last, n_epochs, max_epochs),
+            "epochs": n_epochs,
+            "best_epoch": best_row.get("epoch", math.nan),
+            f"best_{metric}": best_val,
+            f"last_{metric}": last.get(metric, math.nan),
+            "val_acc": best_row.get("val_acc", math.nan),
+            "val_f1_macro": best_row.get("val_f1_macro", math.nan),
+            "val_loss": best_row.get("val_loss", math.nan),
+            "param_count": last.get("param_count", math.nan),
+            "wall_time_s": last.get("time_total_s", math.nan),
+            "node_id": last.get("node_id", ""),
+            "num_failures": states.get(trial_id, {}).get("num_failures", 0),
+            "error": _error_message(d) if status == "ERROR" else "",
+            "trial_dir": str(d) if d else "",
+            "first_report_time": rows[0].get("timestamp", math.nan) if rows else math.nan,
+            "last_report_time": last.get("timestamp", math.nan),
+            **{f"config/{k}": v for k, v in sorted(config_t.items())},
+        })
+    trials = pd.DataFrame(trial_rows)
+    epochs = pd.DataFrame(epoch_rows)
+    return Experiment(exp, config, trials, epochs)

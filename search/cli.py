@@ -1,0 +1,201 @@
+"""`hpsearch` command line: parse, build config, call one library function. No logic here."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Callable
+
+EXIT_USAGE = 2
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from spaces import SpaceError
+    from trainables.data import DataError
+
+    from .config import ConfigError
+    from .launch import LaunchError
+
+    return (ConfigError, SpaceError, DataError, LaunchError, FileNotFoundError)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .launch import prepare, run_experiment
+
+    overrides = list(args.set or [])
+    if args.address:
+        overrides.append(f"address={args.address}")
+    if args.data_dir:
+        overrides.append(f"dataset.data_dir={args.data_dir}")
+    cfg = load_config(args.experiment, overrides)
+    prep = prepare(cfg, Path(args.experiment).parent)
+    print(f"hpsearch: {cfg.budget.num_samples} trials of space {prep.space.name!r} on {cfg.dataset.name} "
+          f"({len(prep.data.y_train)} train / {len(prep.data.y_val)} validation images); results in {prep.path}")
+    return _fit_and_report(lambda cb: run_experiment(prep, args.verbose, cb), prep.path, cfg, args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from .launch import load_prepared, resume_experiment
+
+    prep = load_prepared(args.results_dir)
+    print(f"hpsearch: resuming {prep.path}")
+    return _fit_and_report(lambda cb: resume_experiment(prep.path, args.verbose, cb, args.address),
+                           prep.path, prep.cfg, args)
+
+
+def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> int:
+    from analysis import leaderboard, load_experiment, to_terminal
+    from analysis.load import PENDING, UNFINISHED
+
+    from .progress import ProgressLines
+
+    callbacks = [] if args.verbose else [ProgressLines(cfg.search.metric, cfg.mode, cfg.budget.num_samples)]
+    try:
+        fit(callbacks)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted. Resume with:\n  hpsearch resume {path}", file=sys.stderr)
+        return 130
+    exp = load_experiment(path)
+    board = leaderboard(exp, top=args.top)
+    print(f"\nleaderboard ({exp.metric}, {exp.mode}; top {args.top}):")
+    print(to_terminal(board, exp.metric))
+    print(f"\nresults: {path}")
+    open_trials = exp.trials[exp.trials["ended"].isin([UNFINISHED, PENDING])] if not exp.trials.empty else []
+    if len(open_trials) or len(exp.trials) < cfg.budget.num_samples and not cfg.budget.time_budget_s:
+        print(f"the search did not finish. Resume with:\n  hpsearch resume {path}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from analysis import leaderboard, load_experiment, to_csv, to_markdown, to_terminal
+
+    exps = [load_experiment(p) for p in args.results_dirs]
+    board = leaderboard(exps, by=args.by, top=args.top, family=args.family, ended=args.ended)
+    print(to_terminal(board, exps[0].metric))
+    if args.csv:
+        to_csv(board, args.csv)
+        print(f"wrote {args.csv}")
+    if args.markdown:
+        Path(args.markdown).write_text(to_markdown(board, exps[0].metric))
+        print(f"wrote {args.markdown}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from spaces import resolve_space
+
+    from .config import load_config
+    from .space_check import check_space
+
+    cfg = load_config(args.experiment, args.set)
+    space = resolve_space(cfg.space, Path(args.experiment).parent)
+    check_space(space)
+    print(f"{args.experiment}: valid ({cfg.budget.num_samples} trials, space {space.name!r}, "
+          f"{len(space.params)} parameters, dataset {cfg.dataset.name})")
+    return 0
+
+
+def cmd_spaces(args: argparse.Namespace) -> int:
+    from spaces import get_preset, list_presets, render_space, resolve_space
+
+    from .space_check import check_space
+
+    if args.action == "list":
+        for name in list_presets():
+            space = get_preset(name)
+            print(f"{name:<10} {len(space.params):>3} params  {space.description}")
+        return 0
+    space = resolve_space(args.name)
+    check_space(space)
+    print(render_space(space))
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    from trainables.data import DATASETS, load_dataset
+
+    if args.action == "list":
+        for name in DATASETS.names():
+            print(name)
+        return 0
+    data = load_dataset(args.name, args.data_dir)
+    n_test = 0 if data.x_test is None else len(data.x_test)
+    print(f"{data.name}: {len(data.x_train)} train / {n_test} test images of shape {data.in_shape} (C, H, W)")
+    print(f"classes ({data.num_classes}): {', '.join(data.class_names)}")
+    print(f"found at: {data.source}")
+    for k, v in data.notes.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hpsearch", description="Distributed hyperparameter search for image classifiers.")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="launch a search from an experiment YAML file")
+    r.add_argument("experiment")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field, e.g. budget.num_samples=12")
+    r.add_argument("--address", help="join a Ray cluster: auto, HOST:PORT or ray://HOST:10001")
+    r.add_argument("--data-dir", help="folder holding the dataset files")
+    r.add_argument("--top", type=int, default=10, help="leaderboard rows printed at the end")
+    r.add_argument("--verbose", action="store_true", help="Ray Tune's own progress tables and worker logs")
+    r.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("resume", help="continue an interrupted search")
+    s.add_argument("results_dir")
+    s.add_argument("--address", help="join a Ray cluster: auto, HOST:PORT or ray://HOST:10001")
+    s.add_argument("--top", type=int, default=10)
+    s.add_argument("--verbose", action="store_true")
+    s.set_defaults(fn=cmd_resume)
+
+    lb = sub.add_parser("leaderboard", help="rank the trials of one or more experiments")
+    lb.add_argument("results_dirs", nargs="+")
+    lb.add_argument("--top", type=int, default=None, help="show only the best N")
+    lb.add_argument("--by", choices=["best", "last"], default="best", help="rank by best epoch or last epoch")
+    lb.add_argument("--family", help="only trials of this model family")
+    lb.add_argument("--ended", help="only trials that ended this way, e.g. completed, 'stopped by ASHA', errored")
+    lb.add_argument("--csv", help="also write the full leaderboard as CSV")
+    lb.add_argument("--markdown", help="also write it as a Markdown table")
+    lb.set_defaults(fn=cmd_leaderboard)
+
+    v = sub.add_parser("validate", help="check an experiment file and its space without launching anything")
+    v.add_argument("experiment")
+    v.add_argument("--set", action="append", metavar="KEY=VALUE")
+    v.set_defaults(fn=cmd_validate)
+
+    sp = sub.add_parser("spaces", help="list preset spaces, or show one resolved")
+    sp_sub = sp.add_subparsers(dest="action", required=True)
+    sp_sub.add_parser("list")
+    show = sp_sub.add_parser("show")
+    show.add_argument("name", help="preset name or path to a space file")
+    sp.set_defaults(fn=cmd_spaces)
+
+    d = sub.add_parser("data", help="list datasets, or show where one is found and its size")
+    d_sub = d.add_subparsers(dest="action", required=True)
+    d_sub.add_parser("list")
+    dshow = d_sub.add_parser("show")
+    dshow.add_argument("name")
+    dshow.add_argument("--data-dir")
+    d.set_defaults(fn=cmd_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    try:
+        return args.fn(args)
+    except _user_errors() as e:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

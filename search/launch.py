@@ -1,0 +1,146 @@
+"""Launch a search, and resume one: the only place that builds a Ray Tune `Tuner`."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spaces import Space, load_space, resolve_space
+from trainables.data import TrialData, load_dataset, make_trial_data, test_split
+from trainables.loop import TrainSettings
+
+from .config import ConfigError, ExperimentConfig, parse_config
+from .experiment_dir import (CONFIG_FILE, SPACE_FILE, check_writable, experiment_path, read_config_dict,
+                             save_experiment_files)
+from .space_check import check_space
+
+log = logging.getLogger("hpsearch")
+
+
+class LaunchError(RuntimeError):
+    """A user-facing error found before (or instead of) launching."""
+
+
+@dataclass
+class Prepared:
+    """Everything validated and loaded, before Ray is touched."""
+
+    cfg: ExperimentConfig
+    space: Space
+    data: TrialData
+    path: str
+
+
+def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Prepared:
+    """Resolve and check the space, load and split the data. Raises on any problem; writes nothing."""
+    space = space or resolve_space(cfg.space, base_dir)
+    check_space(space)
+    raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
+    raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
+    data = make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
+    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name))
+
+
+def settings_for(cfg: ExperimentConfig) -> TrainSettings:
+    return TrainSettings(max_epochs=cfg.budget.max_epochs, seed=cfg.search.seed,
+                         num_threads=max(1, int(cfg.resources.cpus_per_trial)),
+                         class_weights=cfg.dataset.class_weights)
+
+
+def connect(address: str | None, verbose: bool = False) -> None:
+    """Start embedded local Ray, or join a cluster. The dashboard stays off."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    # per-epoch checkpoints are the point; Ray's warning about frequent state snapshots is noise here
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": verbose,
+                              "logging_level": logging.INFO if verbose else logging.WARNING}
+    if address:
+        kwargs["address"] = address
+    ray.init(**kwargs)
+
+
+def _trainable(prep: Prepared):
+    from ray import tune
+
+    from trainables.ray_trainable import train_trial
+
+    cfg = prep.cfg
+    fn = tune.with_parameters(train_trial, data=prep.data, settings=settings_for(cfg))
+    return tune.with_resources(fn, {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial})
+
+
+def _trial_dirname(trial: Any) -> str:
+    return f"trial_{trial.trial_id}"
+
+
+def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = None):
+    """The Tuner: OptunaSearch + ASHA, metric/mode named once in TuneConfig."""
+    from ray import tune
+
+    from .scheduler import build_scheduler
+    from .searcher import build_searcher
+
+    cfg = prep.cfg
+    tune_config = tune.TuneConfig(
+        metric=cfg.search.metric, mode=cfg.mode,
+        search_alg=build_searcher(cfg, prep.space), scheduler=build_scheduler(cfg),
+        num_samples=cfg.budget.num_samples, max_concurrent_trials=cfg.resources.max_concurrent,
+        time_budget_s=cfg.budget.time_budget_s, trial_dirname_creator=_trial_dirname,
+    )
+    run_config = tune.RunConfig(
+        name=cfg.name, storage_path=str(Path(prep.path).parent) if "://" not in prep.path else cfg.storage,
+        failure_config=tune.FailureConfig(max_failures=cfg.resources.max_failures),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=cfg.search.metric,
+                                                checkpoint_score_order=cfg.mode),
+        verbose=2 if verbose else 0, callbacks=callbacks or [],
+    )
+    return tune.Tuner(_trainable(prep), tune_config=tune_config, run_config=run_config)
+
+
+def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None = None) -> str:
+    """Launch a new search; refuses to touch an experiment folder that already exists."""
+    problem = check_writable(prep.cfg.storage)
+    if problem:
+        raise LaunchError(f"storage {prep.cfg.storage!r} is not writable: {problem}")
+    if "://" not in prep.path and Path(prep.path).exists() and any(Path(prep.path).iterdir()):
+        raise LaunchError(f"experiment {prep.path} already exists; resume it with `hpsearch resume {prep.path}`, "
+                          "or choose another name with --set name=NEW_NAME")
+    save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
+    connect(prep.cfg.address, verbose)
+    build_tuner(prep, verbose, callbacks).fit()
+    return prep.path
+
+
+def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepared:
+    """Re-read a saved experiment's config and space, reload its data (for resume)."""
+    path = Path(path).expanduser().resolve()
+    if not (path / CONFIG_FILE).is_file():
+        raise LaunchError(f"{path} is not an hpsearch experiment (no {CONFIG_FILE})")
+    cfg = parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
+    space = load_space(path / SPACE_FILE)
+    prep = prepare(cfg, path, space)
+    prep.path = str(path)  # the folder may have been moved or copied: results go where it is now
+    return prep
+
+
+def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list | None = None,
+                      address: str | None = None) -> str:
+    """Continue an interrupted search: unfinished trials from their checkpoints, errored ones restarted."""
+    from ray import tune
+
+    prep = load_prepared(path)
+    if not tune.Tuner.can_restore(prep.path):
+        raise LaunchError(f"{prep.path} has no Ray Tune state to resume from (experiment_state-*.json missing)")
+    connect(address or prep.cfg.address, verbose)
+    tuner = tune.Tuner.restore(prep.path, trainable=_trainable(prep), resume_unfinished=True, resume_errored=True)
+    tuner.fit()
+    return prep.path
+
+
+__all__ = ["ConfigError", "LaunchError", "Prepared", "build_tuner", "connect", "load_prepared", "prepare",
+           "resume_experiment", "run_experiment"]

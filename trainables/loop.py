@@ -1,0 +1,193 @@
+"""The training loop, free of Ray: `run(config, data, settings, report)` trains one configuration.
+
+Batches are sliced from uint8 tensors held on the device; augmentation is batched on tensors.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import metrics as M
+from .augment import augment, augmentation_strengths
+from .data import TrialData
+from .losses import compute_loss
+from .models import build_model, count_parameters
+from .optimizers import make_optimizer
+from .schedules import make_schedule, step_schedule
+
+Report = Callable[[dict[str, Any], dict[str, Any]], None]  # (metrics, checkpoint state) -> None
+
+
+@dataclass
+class TrainSettings:
+    """Experiment-level settings a trial needs besides its sampled config."""
+
+    max_epochs: int
+    seed: int = 0
+    device: str | None = None          # None: cuda when visible, else cpu
+    eval_batch_size: int = 1024
+    num_threads: int | None = None     # CPU threads for this trial (defaults to its CPU share)
+    class_weights: bool = False        # weight the loss by inverse class frequency
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    return torch.device(preferred or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def to_device_uint8(x: np.ndarray, device: torch.device) -> torch.Tensor:
+    with warnings.catch_warnings():  # arrays from Ray's object store are read-only; we never write them
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(x).to(device)
+
+
+class Preprocess(nn.Module):
+    """uint8 -> float in [0, 1] -> (augment when training) -> normalised."""
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor, strengths: dict[str, float] | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        x = x.float().div_(255)
+        if strengths and generator is not None:
+            x = augment(x, strengths, generator)
+        return (x - self.mean) / self.std
+
+
+def class_weight_tensor(y: np.ndarray, num_classes: int) -> torch.Tensor:
+    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
+    w = counts.sum() / np.maximum(counts, 1) / num_classes
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def l1_penalty(model: nn.Module) -> torch.Tensor:
+    return sum(p.abs().sum() for p in model.parameters() if p.dim() > 1 and p.requires_grad)  # type: ignore[return-value]
+
+
+def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                    config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None) -> dict[str, float]:
+    """One pass over shuffled (x, y). Stops at the first non-finite loss and says so."""
+    model.train()
+    bs = int(config.get("batch_size", 128))
+    l1 = float(config.get("l1", 0.0))
+    strengths = augmentation_strengths(config)
+    perm = torch.randperm(len(y), generator=gen).to(x.device)
+    total_loss, correct, seen, diverged = 0.0, 0, 0, False
+    for i in range(0, len(perm), bs):
+        idx = perm[i:i + bs]
+        if len(idx) < 2:  # batch norm cannot train on a single sample
+            continue
+        xb, yb = pre(x[idx], strengths, gen), y[idx]
+        logits = model(xb)
+        loss = compute_loss(logits, yb, config, class_weights)
+        if l1 > 0:
+            loss = loss + l1 * l1_penalty(model)
+        if not torch.isfinite(loss):
+            diverged = True
+            break
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total_loss += float(loss.detach()) * len(idx)
+        correct += int((logits.detach().argmax(1) == yb).sum())
+        seen += len(idx)
+    return {M.TRAIN_LOSS: total_loss / max(seen, 1) if not diverged else math.nan,
+            M.TRAIN_ACC: correct / max(seen, 1), "seen": seen, M.DIVERGED: int(diverged)}
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, pre: Preprocess, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Logits for every image of x (uint8 on the model's device), in order."""
+    model.eval()
+    return torch.cat([model(pre(x[i:i + batch_size])).float() for i in range(0, len(x), batch_size)])
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor, config: dict[str, Any],
+             num_classes: int, batch_size: int = 1024) -> dict[str, float]:
+    """Validation loss (the trial's own loss function), accuracy and macro F1."""
+    logits = predict_logits(model, pre, x, batch_size)
+    loss = float(compute_loss(logits, y, config))
+    preds = logits.argmax(1)
+    conf = M.confusion_matrix(preds.cpu(), y.cpu(), num_classes)
+    return {M.VAL_LOSS: loss, M.VAL_ACC: float((preds == y).float().mean()), M.VAL_F1: M.f1_macro(conf)}
+
+
+def build(config: dict[str, Any], data: TrialData, settings: TrainSettings, device: torch.device):
+    """Model, preprocessing, optimizer and schedule for one configuration."""
+    model = build_model(config, data.in_shape, data.num_classes).to(device)
+    pre = Preprocess(data.mean, data.std).to(device)
+    opt = make_optimizer(model.parameters(), config)
+    sched = make_schedule(opt, config, settings.max_epochs)
+    return model, pre, opt, sched
+
+
+def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report: Report,
+        start: dict[str, Any] | None = None) -> None:
+    """Train `config` on `data`, calling `report(metrics, state)` after every epoch.
+
+    `start` is a state dict previously passed to `report` (a checkpoint); training continues
+    at the epoch after it, with model, optimizer, schedule and RNG exactly as they were.
+
+    Example:
+        >>> run({"family": "lenet5"}, data, TrainSettings(max_epochs=1), print)  # doctest: +SKIP
+    """
+    if settings.num_threads:
+        torch.set_num_threads(settings.num_threads)
+    device = pick_device(settings.device)
+    seed = int(config.get("seed", settings.seed))
+    torch.manual_seed(seed)
+    model, pre, opt, sched = build(config, data, settings, device)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    epoch, best, bad_epochs = 0, math.inf, 0
+    if start is not None:
+        model.load_state_dict(start["model"])
+        opt.load_state_dict(start["optimizer"])
+        sched.load_state_dict(start["schedule"])
+        gen.set_state(start["rng"]["generator"])
+        torch.set_rng_state(start["rng"]["torch"])
+        epoch, best, bad_epochs = start["epoch"], start["best_val_loss"], start["bad_epochs"]
+
+    x_tr, y_tr = to_device_uint8(data.x_train, device), torch.from_numpy(np.asarray(data.y_train)).to(device)
+    x_va, y_va = to_device_uint8(data.x_val, device), torch.from_numpy(np.asarray(data.y_val)).to(device)
+    weights = class_weight_tensor(data.y_train, data.num_classes).to(device) if settings.class_weights else None
+    n_params = count_parameters(model)
+    patience = int(config.get("patience", 0))
+
+    while epoch < settings.max_epochs:
+        epoch += 1
+        t0 = time.perf_counter()
+        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights)
+        train_seconds = time.perf_counter() - t0
+        va = evaluate(model, pre, x_va, y_va, config, data.num_classes, settings.eval_batch_size)
+        lr = opt.param_groups[0]["lr"]
+        if not tr[M.DIVERGED] and math.isfinite(va[M.VAL_LOSS]):
+            step_schedule(sched, va[M.VAL_LOSS])
+        improved = va[M.VAL_LOSS] < best
+        best, bad_epochs = (va[M.VAL_LOSS], 0) if improved else (best, bad_epochs + 1)
+        result = {
+            M.EPOCH: epoch, M.TRAIN_LOSS: tr[M.TRAIN_LOSS], M.TRAIN_ACC: tr[M.TRAIN_ACC], **va, M.LR: lr,
+            M.EPOCH_SECONDS: time.perf_counter() - t0,
+            M.SAMPLES_PER_SECOND: tr["seen"] / max(train_seconds, 1e-9),
+            M.PARAM_COUNT: n_params, M.DIVERGED: tr[M.DIVERGED] or int(not math.isfinite(va[M.VAL_LOSS])),
+        }
+        stop = bool(result[M.DIVERGED])
+        if patience and bad_epochs >= patience and epoch < settings.max_epochs:
+            result[M.STOPPED_BY], stop = "patience", True
+        state = {
+            "model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
+            "epoch": epoch, "best_val_loss": best, "bad_epochs": bad_epochs, "config": dict(config),
+            "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state()},
+        }
+        report(result, state)
+        if stop:
+            return
