@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from search.experiment_dir import read_results
+
 CONFIG_FILE = "hpsearch.yaml"
 RESULT_FILE = "result.json"
 
@@ -53,22 +55,6 @@ class Experiment:
     @property
     def max_epochs(self) -> int:
         return int(self.config.get("budget", {}).get("max_epochs", 0))
-
-
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """Rows of a Ray `result.json` (JSON lines); a line cut off by a crash is ignored."""
-    rows = []
-    if not path.is_file():
-        return rows
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
 
 
 def read_trial_states(exp: Path) -> dict[str, dict[str, Any]]:
@@ -111,7 +97,7 @@ def _error_message(d: Path | None) -> str:
 
 def ended(status: str | None, last: dict[str, Any], epochs: int, max_epochs: int) -> str:
     """How a trial ended, from its Ray status and its last reported result."""
-    if status == "ERROR":
+    if status == "ERROR" or last.get("error"):
         return ERRORED
     if last.get("diverged"):
         return DIVERGED
@@ -141,21 +127,26 @@ def load_experiment(path: str | Path) -> Experiment:
         d = dirs.get(trial_id)
         rows = read_results(d / RESULT_FILE) if d else []
         by_epoch: dict[int, dict[str, Any]] = {}
+        error_row: dict[str, Any] = {}
         for r in rows:
-            if "epoch" in r:
+            if r.get("error"):
+                error_row = r  # the trial failed with an exception (recorded by the trainable)
+            elif "epoch" in r:
                 by_epoch[int(r["epoch"])] = r  # after a restore the last report of an epoch wins
         config_t = (rows[-1].get("config") if rows else None) or states.get(trial_id, {}).get("config") or {}
         if not config_t and d is not None and (d / "params.json").is_file():
             config_t = json.loads((d / "params.json").read_text())
         for e, r in sorted(by_epoch.items()):
             epoch_rows.append({"trial_id": trial_id, **{k: v for k, v in r.items() if k != "config"}})
-        last = by_epoch[max(by_epoch)] if by_epoch else {}
+        last = error_row or (by_epoch[max(by_epoch)] if by_epoch else {})
         status = states.get(trial_id, {}).get("status")
         n_epochs = max(by_epoch) if by_epoch else 0
-        values = [r.get(metric) for r in by_epoch.values()]
+        # a diverged epoch's numbers come from a broken model: never the trial's best
+        values = [r.get(metric) for r in by_epoch.values() if not r.get("diverged")]
         finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
         best_val = (max(finite) if mode == "max" else min(finite)) if finite else math.nan
-        best_row = next((r for r in by_epoch.values() if r.get(metric) == best_val), {}) if finite else {}
+        best_row = next((r for r in by_epoch.values() if r.get(metric) == best_val and not r.get("diverged")), {}) \
+            if finite else {}
         trial_rows.append({
             "trial_id": trial_id,
             "status": status or ("UNKNOWN" if rows else "PENDING"),
@@ -163,15 +154,15 @@ def load_experiment(path: str | Path) -> Experiment:
             "epochs": n_epochs,
             "best_epoch": best_row.get("epoch", math.nan),
             f"best_{metric}": best_val,
-            f"last_{metric}": last.get(metric, math.nan),
+            f"last_{metric}": by_epoch[n_epochs].get(metric, math.nan) if by_epoch else math.nan,
             "val_acc": best_row.get("val_acc", math.nan),
             "val_f1_macro": best_row.get("val_f1_macro", math.nan),
             "val_loss": best_row.get("val_loss", math.nan),
-            "param_count": last.get("param_count", math.nan),
+            "param_count": (by_epoch[n_epochs] if by_epoch else {}).get("param_count", math.nan),
             "wall_time_s": last.get("time_total_s", math.nan),
             "node_id": last.get("node_id", ""),
             "num_failures": states.get(trial_id, {}).get("num_failures", 0),
-            "error": _error_message(d) if status == "ERROR" else "",
+            "error": error_row.get("error", "") or (_error_message(d) if status == "ERROR" else ""),
             "trial_dir": str(d) if d else "",
             "first_report_time": rows[0].get("timestamp", math.nan) if rows else math.nan,
             "last_report_time": last.get("timestamp", math.nan),

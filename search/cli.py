@@ -42,7 +42,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     prep = load_prepared(args.results_dir)
     print(f"hpsearch: resuming {prep.path}")
-    return _fit_and_report(lambda cb: resume_experiment(prep.path, args.verbose, cb, args.address),
+    if args.num_samples:
+        prep.cfg.budget.num_samples = args.num_samples
+    return _fit_and_report(lambda cb: resume_experiment(prep.path, args.verbose, cb, args.address, args.num_samples),
                            prep.path, prep.cfg, args)
 
 
@@ -149,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("resume", help="continue an interrupted search")
     s.add_argument("results_dir")
     s.add_argument("--address", help="join a Ray cluster: auto, HOST:PORT or ray://HOST:10001")
+    s.add_argument("--num-samples", type=int, help="raise the trial budget of a finished or interrupted search")
     s.add_argument("--top", type=int, default=10)
     s.add_argument("--verbose", action="store_true")
     s.set_defaults(fn=cmd_resume)

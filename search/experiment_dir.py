@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,18 @@ def save_experiment_files(exp_path: str, config: dict[str, Any], space: Space) -
 
 def read_config_dict(exp_path: str | Path) -> dict[str, Any]:
     return yaml.safe_load((Path(exp_path) / CONFIG_FILE).read_text())
+
+
+def read_results(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a Ray `result.json` (JSON lines); a line cut off by a crash is ignored."""
+    path = Path(path)
+    rows: list[dict[str, Any]] = []
+    if not path.is_file():
+        return rows
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows

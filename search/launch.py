@@ -70,7 +70,7 @@ def _trainable(prep: Prepared):
     from trainables.ray_trainable import train_trial
 
     cfg = prep.cfg
-    fn = tune.with_parameters(train_trial, data=prep.data, settings=settings_for(cfg))
+    fn = tune.with_parameters(train_trial, data=prep.data, settings=settings_for(cfg), metric=cfg.search.metric)
     return tune.with_resources(fn, {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial})
 
 
@@ -83,13 +83,20 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
     from ray import tune
 
     from .scheduler import build_scheduler
+    from .search_generator import ExtendableSearchGenerator
     from .searcher import build_searcher
 
+    from ray.tune.search import ConcurrencyLimiter
+
     cfg = prep.cfg
+    searcher = build_searcher(cfg, prep.space, prep.path)
+    if cfg.resources.max_concurrent:
+        searcher = ConcurrencyLimiter(searcher, max_concurrent=cfg.resources.max_concurrent)
     tune_config = tune.TuneConfig(
         metric=cfg.search.metric, mode=cfg.mode,
-        search_alg=build_searcher(cfg, prep.space), scheduler=build_scheduler(cfg),
-        num_samples=cfg.budget.num_samples, max_concurrent_trials=cfg.resources.max_concurrent,
+        search_alg=ExtendableSearchGenerator(searcher),
+        scheduler=build_scheduler(cfg),
+        num_samples=cfg.budget.num_samples,
         time_budget_s=cfg.budget.time_budget_s, trial_dirname_creator=_trial_dirname,
     )
     run_config = tune.RunConfig(
@@ -129,17 +136,44 @@ def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepa
 
 
 def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list | None = None,
-                      address: str | None = None) -> str:
-    """Continue an interrupted search: unfinished trials from their checkpoints, errored ones restarted."""
+                      address: str | None = None, num_samples: int | None = None) -> str:
+    """Continue an interrupted search where it stopped; optionally raise its budget to `num_samples`.
+
+    Finished trials are kept as they are, unfinished ones continue from their last checkpoint,
+    errored ones restart; ASHA's rungs are rebuilt from the recorded results first.
+    """
     from ray import tune
 
+    from .resume_state import DamagedStateError, recorded_history, validate_state
+    from .searcher import base_searcher
+
     prep = load_prepared(path)
-    if not tune.Tuner.can_restore(prep.path):
-        raise LaunchError(f"{prep.path} has no Ray Tune state to resume from (experiment_state-*.json missing)")
+    try:
+        validate_state(Path(prep.path))
+    except DamagedStateError as e:
+        raise LaunchError(f"cannot resume: {e}. Nothing was changed.") from None
+    if num_samples is not None and num_samples < prep.cfg.budget.num_samples:
+        raise LaunchError(f"--num-samples {num_samples} is below the experiment's {prep.cfg.budget.num_samples}")
     connect(address or prep.cfg.address, verbose)
     tuner = tune.Tuner.restore(prep.path, trainable=_trainable(prep), resume_unfinished=True, resume_errored=True)
+    # Tuner.restore re-reads the TuneConfig pickled at launch; reach into it to hand the restored run
+    # what Ray does not save: ASHA's rungs, and a larger budget when asked for
+    tune_config = tuner._local_tuner._tune_config
+    base_searcher(tune_config.search_alg).study_dir = prep.path
+    tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric))
+    if num_samples is not None:
+        tune_config.num_samples = num_samples
+        tune_config.search_alg.extend_to = num_samples
+        _update_saved_budget(prep, num_samples)
+    tuner._local_tuner._run_config.callbacks = list(callbacks or [])
     tuner.fit()
     return prep.path
+
+
+def _update_saved_budget(prep: Prepared, num_samples: int) -> None:
+    cfg = prep.cfg.to_dict()
+    cfg["budget"]["num_samples"] = num_samples
+    save_experiment_files(prep.path, cfg, prep.space)
 
 
 __all__ = ["ConfigError", "LaunchError", "Prepared", "build_tuner", "connect", "load_prepared", "prepare",

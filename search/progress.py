@@ -17,7 +17,7 @@ class ProgressLines(Callback):
     def __init__(self, metric: str, mode: str, num_samples: int, stream: TextIO | None = None,
                  every_s: float = 30.0) -> None:
         self.metric, self.mode, self.num_samples = metric, mode, num_samples
-        self.stream = stream or sys.stdout
+        self.stream = stream  # None: sys.stdout at print time (keeps the callback picklable)
         self.every_s = every_s
         self.t0 = time.time()
         self.last_print = 0.0
@@ -63,4 +63,4 @@ class ProgressLines(Callback):
 
     def _print(self, line: str) -> None:
         self.last_print = time.time()
-        print(f"[{self._elapsed()}] {line}", file=self.stream, flush=True)
+        print(f"[{self._elapsed()}] {line}", file=self.stream or sys.stdout, flush=True)

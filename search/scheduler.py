@@ -1,16 +1,39 @@
-"""Where the ASHA early-stopping scheduler is built."""
+"""Where the ASHA early-stopping scheduler is built, and refilled after a resume.
+
+Ray Tune does not save scheduler state, so a restored ASHA starts with empty rungs and lets
+every resumed trial through. `ResumableASHA.replay` rebuilds the rungs from the per-epoch results
+recorded on disk, so early stopping after a resume decides exactly as it would have.
+"""
 from __future__ import annotations
 
-from ray.tune.schedulers import ASHAScheduler
+from types import SimpleNamespace
+from typing import Iterable
+
+from ray.tune.schedulers import AsyncHyperBandScheduler
 
 from trainables.metrics import EPOCH
 
 from .config import ExperimentConfig
 
 
-def build_scheduler(cfg: ExperimentConfig) -> ASHAScheduler:
-    """ASHA on the epoch counter; metric and mode come from TuneConfig."""
-    return ASHAScheduler(
+class ResumableASHA(AsyncHyperBandScheduler):
+    def replay(self, history: Iterable[tuple[str, int, float]]) -> int:
+        """Feed recorded `(trial_id, epoch, value)` results, in the order they happened, into the rungs."""
+        sign = 1.0 if self._mode == "max" else -1.0
+        bracket = self._brackets[0]  # one bracket (ASHA); trials are all in it
+        n = 0
+        for trial_id, epoch, value in history:
+            bracket.on_result(SimpleNamespace(trial_id=trial_id), epoch, sign * value)
+            n += 1
+        return n
+
+    def rung_sizes(self) -> dict[float, int]:
+        return {milestone: len(recorded) for milestone, recorded in self._brackets[0]._rungs}
+
+
+def build_scheduler(cfg: ExperimentConfig) -> ResumableASHA:
+    """ASHA on the epoch counter; metric and mode are set here as in TuneConfig (named once there)."""
+    return ResumableASHA(
         time_attr=EPOCH,
         max_t=cfg.budget.max_epochs,
         grace_period=cfg.budget.grace_period,

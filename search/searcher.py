@@ -1,38 +1,129 @@
-"""Where the Optuna searcher (TPE through Ray Tune's OptunaSearch) is built."""
+"""Where the Optuna searcher (TPE through Ray Tune's OptunaSearch) is built.
+
+The study lives in a SQLite file in the experiment folder (or a URL such as PostgreSQL), so
+optuna-dashboard can watch it and analysis can use Optuna's tools on it; on resume the study is
+re-opened where the folder is now, and trials a crash left RUNNING are closed.
+"""
 from __future__ import annotations
 
+import logging
+import math
+import pickle
+from pathlib import Path
 from typing import Any
 
+import optuna
 from ray.tune.search.optuna import OptunaSearch
 
 from spaces import Constant, Space, define_by_run
+from trainables.metrics import DIVERGED, EPOCH, STOPPED_BY
 
 from .config import ExperimentConfig
 
 SEED_KEY = "seed"
+ERROR_KEY = "error"  # set by the trainable on a result when the trial failed with an exception
+STUDY_FILE = "optuna.db"
+log = logging.getLogger("hpsearch")
 
 
 class TrialAwareOptunaSearch(OptunaSearch):
-    """OptunaSearch that tells Optuna the truth about how a trial ended.
+    """OptunaSearch that tells Optuna how each trial really ended.
 
-    Ray's OptunaSearch reports an errored trial with a last result as COMPLETE with that value;
-    an errored trial here is FAILED, and a diverged trial (NaN/inf loss) too, never a score.
+    - errored or diverged: FAIL (never a score);
+    - stopped early by ASHA: PRUNED with its per-epoch values, so TPE ranks it at the fidelity it
+      reached instead of mistaking a truncated score for a final one;
+    - ran to max_epochs (or its own patience): COMPLETE with the metric at its best epoch.
     """
+
+    def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False, **kwargs: Any) -> None:
+        self._max_epochs = max_epochs
+        self._study_in_experiment = study_in_experiment
+        self._best: dict[str, float] = {}
+        super().__init__(*args, **kwargs)
+
+    def _better(self, a: float, b: float) -> bool:
+        return a > b if self._mode == "max" else a < b
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        value = result.get(self.metric)
+        if result.get(ERROR_KEY) or result.get(DIVERGED) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return
+        if trial_id not in self._best or self._better(value, self._best[trial_id]):
+            self._best[trial_id] = value
+        try:
+            super().on_trial_result(trial_id, result)
+        except (ValueError, RuntimeError) as e:  # the Optuna trial was already closed (e.g. after resume)
+            log.debug("optuna report skipped for %s: %s", trial_id, e)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if trial_id not in self._ot_trials or trial_id in self._completed_trials:
-            return super().on_trial_complete(trial_id, result, error)
-        if error or (result and result.get("diverged")):
-            import optuna
+            return
+        ot_trial = self._ot_trials[trial_id]
+        result = result or {}
+        if EPOCH in result:  # Ray hands the result that ended a trial only to on_trial_complete
+            self.on_trial_result(trial_id, result)
+        state, value = optuna.trial.TrialState.COMPLETE, self._best.get(trial_id)
+        if error or result.get(ERROR_KEY) or result.get(DIVERGED) or value is None:
+            state, value = optuna.trial.TrialState.FAIL, None
+        elif result.get(EPOCH, self._max_epochs) < self._max_epochs and result.get(STOPPED_BY) != "patience":
+            state, value = optuna.trial.TrialState.PRUNED, None
+        try:
+            self._ot_study.tell(ot_trial, value, state=state)
+        except Exception as e:  # noqa: BLE001 - already finished in Optuna; never crash the driver
+            log.warning("optuna tell failed for %s: %s", trial_id, e)
+        self._completed_trials.add(trial_id)
 
-            ot_trial = self._ot_trials[trial_id]
-            try:
-                self._ot_study.tell(ot_trial, None, state=optuna.trial.TrialState.FAIL)
-            except Exception:  # noqa: BLE001 - already finished in Optuna
-                pass
-            self._completed_trials.add(trial_id)
-            return None
-        return super().on_trial_complete(trial_id, result, error)
+    # -- persistence: the study is in its own storage; the pickle holds only what Optuna does not
+    def save(self, checkpoint_path: str) -> None:
+        if not self._study_in_experiment:
+            return super().save(checkpoint_path)
+        state = self.__dict__.copy()
+        state.pop("study_dir", None)
+        state["_ot_study"] = None
+        state["_ot_trials"] = {tid: t._trial_id for tid, t in self._ot_trials.items()}
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(state, f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        # Ray may hand us a staged copy of the state file; the study file stays in the experiment
+        # folder, which `resume_experiment` names here (it may have moved since the launch)
+        study_dir = self.__dict__.get("study_dir") or str(Path(checkpoint_path).parent)
+        with open(checkpoint_path, "rb") as f:
+            state = pickle.load(f)  # noqa: S301 - our own state file; resume only experiments you trust
+        if not state.get("_study_in_experiment"):
+            return super().restore(checkpoint_path)
+        self.__dict__.update(state)
+        self.study_dir = study_dir
+        storage = study_storage(str(Path(study_dir) / STUDY_FILE))
+        self._ot_study = optuna.load_study(study_name=self._study_name, storage=storage, sampler=self._sampler,
+                                           pruner=optuna.pruners.NopPruner())
+        self._ot_trials = {tid: optuna.trial.Trial(self._ot_study, ot_id) for tid, ot_id in state["_ot_trials"].items()}
+        close_dangling_trials(self._ot_study, keep={t._trial_id for tid, t in self._ot_trials.items()
+                                                    if tid not in self._completed_trials})
+
+
+def base_searcher(search_alg: Any) -> TrialAwareOptunaSearch:
+    """The searcher inside Ray's wrappers (SearchGenerator, ConcurrencyLimiter)."""
+    while hasattr(search_alg, "searcher"):
+        search_alg = search_alg.searcher
+    return search_alg
+
+
+def study_storage(path_or_url: str) -> optuna.storages.RDBStorage:
+    url = path_or_url if "://" in path_or_url else f"sqlite:///{path_or_url}"
+    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {})
+
+
+def close_dangling_trials(study: optuna.Study, keep: set[int]) -> int:
+    """Mark RUNNING trials that no live Ray trial will finish as FAIL; returns how many."""
+    closed = 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if t._trial_id not in keep:
+            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+            closed += 1
+    if closed:
+        log.warning("closed %d Optuna trial(s) left RUNNING by an interrupted run", closed)
+    return closed
 
 
 def startup_trials(cfg: ExperimentConfig) -> int:
@@ -47,10 +138,8 @@ def warm_start_points(space: Space) -> list[dict[str, Any]]:
     return [{k: v for k, v in point.items() if k not in consts} for point in space.warm_start]
 
 
-def build_searcher(cfg: ExperimentConfig, space: Space) -> OptunaSearch:
+def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialAwareOptunaSearch:
     """Seeded multivariate TPE over the space's define-by-run function, warm-started from the space."""
-    import optuna
-
     sampler = optuna.samplers.TPESampler(
         seed=cfg.search.seed, n_startup_trials=startup_trials(cfg), multivariate=True, group=True,
         constant_liar=True,  # concurrent trials: avoid proposing the same point twice
@@ -58,5 +147,10 @@ def build_searcher(cfg: ExperimentConfig, space: Space) -> OptunaSearch:
     # each trial's own training seed: distinct per trial, reproducible from the experiment seed
     space_fn = define_by_run(space, seed_key=SEED_KEY, seed_base=cfg.search.seed * 100_003)
     points = warm_start_points(space) if cfg.search.warm_start else None
+    in_experiment = cfg.search.study_storage is None and "://" not in exp_path
+    storage_ref = str(Path(exp_path) / STUDY_FILE) if in_experiment else cfg.search.study_storage
+    storage = study_storage(storage_ref) if storage_ref else None
     return TrialAwareOptunaSearch(space=space_fn, metric=cfg.search.metric, mode=cfg.mode,
-                                  points_to_evaluate=points or None, sampler=sampler)
+                                  points_to_evaluate=points or None, sampler=sampler, storage=storage,
+                                  study_name=cfg.name, max_epochs=cfg.budget.max_epochs,
+                                  study_in_experiment=in_experiment)

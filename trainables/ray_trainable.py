@@ -1,7 +1,14 @@
-"""The thin adapter between Ray Tune and `loop.run`: restore, report, checkpoint."""
+"""The thin adapter between Ray Tune and `loop.run`: restore, report, checkpoint, record failures.
+
+An exception inside the trial (a bug, a bad configuration, out of memory) is recorded as the
+trial's error and ends it without a retry: retrying the same configuration fails the same way.
+Only a dead worker or node (which never reaches this code) is retried by Ray from the checkpoint.
+"""
 from __future__ import annotations
 
+import math
 import tempfile
+import traceback
 from typing import Any
 
 from .checkpoint import load_state, save_state
@@ -9,9 +16,11 @@ from .data import TrialData
 from .loop import TrainSettings, run
 
 NODE_ID = "node_id"
+ERROR_KEY = "error"
+ERROR_FILE = "hpsearch_error.txt"
 
 
-def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) -> None:
+def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings, metric: str = "val_acc") -> None:
     """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`."""
     import ray
     from ray import tune
@@ -22,10 +31,33 @@ def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             start = load_state(folder)
+    last_epoch = start["epoch"] if start else 0
 
     def report(metrics: dict[str, Any], state: dict[str, Any]) -> None:
+        nonlocal last_epoch
+        last_epoch = metrics["epoch"]
         with tempfile.TemporaryDirectory() as folder:
             save_state(state, folder)
             tune.report({**metrics, NODE_ID: node}, checkpoint=tune.Checkpoint.from_directory(folder))
 
-    run(config, data, settings, report, start)
+    try:
+        run(config, data, settings, report, start)
+    except Exception as e:  # noqa: BLE001 - any trial failure is recorded, the search goes on
+        message = f"{type(e).__name__}: {e}"
+        _free_gpu_memory()
+        trial_dir = tune.get_context().get_trial_dir()
+        if trial_dir:
+            with open(f"{trial_dir}/{ERROR_FILE}", "w") as f:
+                f.write(traceback.format_exc())
+        # the metric is reported (as NaN) because Ray Tune requires it in every result
+        tune.report({"epoch": last_epoch, metric: math.nan, ERROR_KEY: message[:2000], NODE_ID: node})
+
+
+def _free_gpu_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

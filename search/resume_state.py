@@ -1,0 +1,59 @@
+"""Checks and repairs around Ray Tune's restore: validate saved state first, replay ASHA rungs.
+
+A restore from a damaged state file must stop with the file's name and change nothing on disk;
+Ray alone would silently start a fresh experiment in its place.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Iterator
+
+from .experiment_dir import read_results
+
+STATE_PATTERNS = ("experiment_state-*.json", "searcher-state-*.pkl", "search_gen_state-*.json")
+
+
+class DamagedStateError(RuntimeError):
+    """A saved search state file that cannot be read; names the file."""
+
+
+def newest(exp: Path, pattern: str) -> Path | None:
+    files = sorted(exp.glob(pattern))  # Ray picks max() of these names; so do we
+    return files[-1] if files else None
+
+
+def validate_state(exp: Path) -> None:
+    """Read every state file Ray will restore from; raise DamagedStateError naming the first bad one."""
+    state = newest(exp, STATE_PATTERNS[0])
+    if state is None:
+        raise DamagedStateError(f"{exp}: no experiment_state-*.json, so there is nothing to resume")
+    try:
+        data = json.loads(state.read_text())
+        if not isinstance(data.get("trial_data"), list):
+            raise ValueError("no trial_data list")
+    except (OSError, ValueError) as e:
+        raise DamagedStateError(f"{state}: damaged experiment state ({type(e).__name__}: {e})") from None
+    for pattern in STATE_PATTERNS[1:] + ("tuner.pkl",):
+        path = newest(exp, pattern)
+        if path is None:
+            raise DamagedStateError(f"{exp}: {pattern} is missing")
+        try:
+            with open(path, "rb") as f:
+                pickle.load(f)  # noqa: S301 - Ray unpickles it next; resume only experiments you trust
+        except Exception as e:  # noqa: BLE001 - any failure to read means damaged
+            raise DamagedStateError(f"{path}: damaged ({type(e).__name__}: {e})") from None
+
+
+def recorded_history(exp: Path, metric: str) -> Iterator[tuple[str, int, float]]:
+    """(trial_id, epoch, metric) of every recorded epoch result, in the order they were reported."""
+    rows = []
+    for result in exp.glob("*/result.json"):
+        for r in read_results(result):
+            value = r.get(metric)
+            if "epoch" in r and isinstance(value, (int, float)) and "trial_id" in r:
+                rows.append((r.get("timestamp", 0), r.get("time_total_s", 0), r["trial_id"], int(r["epoch"]), value))
+    rows.sort()
+    for _, _, trial_id, epoch, value in rows:
+        yield trial_id, epoch, value
