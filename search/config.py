@@ -49,6 +49,8 @@ class DatasetConfig:
     train_subset: int | None = _f(None, _INT, "an int >= 20 (train on a stratified subset), or null",
                                   lambda v: v >= 20, nullable=True)
     class_weights: bool = _f(False, _BOOL, "true or false (weight the loss by inverse class frequency)")
+    sampling: str = _f("uniform", _STR, "uniform (each image once per epoch) or balanced (classes drawn equally often)",
+                       lambda v: v in ("uniform", "balanced"))
     options: dict = _f({}, _DICT, "a mapping of dataset-specific options")
 
 
