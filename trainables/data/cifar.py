@@ -49,6 +49,8 @@ class _NumpyOnly(pickle.Unpickler):
     def find_class(self, module: str, name: str) -> Any:
         if module.split(".")[0] == "numpy" and name in {"_reconstruct", "ndarray", "dtype", "scalar", "_frombuffer"}:
             return super().find_class(module, name)
+        if (module, name) == ("_codecs", "encode"):   # how protocol-2 pickles written by Python 3 store bytes
+            return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
 
 
