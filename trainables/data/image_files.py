@@ -26,6 +26,7 @@ def image_files_data(name: str, root: Path, paths: list[Path], labels: list[int]
     x_test = dec.x[test] if has_test else None
     y_test = y[test] if has_test else None
     all_notes = {**(notes or {}), **dec.skipped}
-    return ImageData(name, np.ascontiguousarray(dec.x[~test]), y[~test], list(class_names),
+    x_train = dec.x[~test] if has_test else dec.x   # no copy of a large array that is all training data
+    return ImageData(name, np.ascontiguousarray(x_train), y[~test], list(class_names),
                      None if x_test is None else np.ascontiguousarray(x_test), y_test,
                      source=f"{source} (cache: {dec.cache_file or 'not writable, kept in memory'})", notes=all_notes)
