@@ -78,6 +78,10 @@ def load_dataset(name: str, data_dir: str | None = None, options: dict[str, Any]
         if key not in allowed:
             raise DataError(f"dataset.options.{key} = {options[key]!r}: unknown option for dataset {name!r}; "  # type: ignore[index]
                             f"allowed: {', '.join(f'{k} (default {v!r})' for k, v in allowed.items()) or 'none'}")
+        default = allowed[key]
+        if isinstance(default, (bool, str)) and type(options[key]) is not type(default):  # type: ignore[index]
+            raise DataError(f"dataset.options.{key} = {options[key]!r}: "  # type: ignore[index]
+                            f"{'true or false' if isinstance(default, bool) else 'a string'} (default {default!r})")
     return loader(data_dir=data_dir, **(options or {}))
 
 

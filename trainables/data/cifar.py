@@ -75,6 +75,16 @@ def _read_archive(a: Path) -> dict[str, bytes]:
 
 def _reader(place: Path, v: Variant) -> tuple[Callable[[str], tuple[bytes, str]], str] | None:
     """A function reading one member by name, and a label for where it is; None if `place` has no batches."""
+    # the extracted folder first: reading it skips un-gzipping 170 MB on every load
+    for folder in (place / v.folder, place):
+        if place.is_dir() and (folder / v.meta).is_file():
+            def from_dir(name: str, folder=folder) -> tuple[bytes, str]:
+                p = folder / name
+                if not p.is_file():
+                    raise DataError(f"{p}: batch file not found")
+                return p.read_bytes(), str(p)
+
+            return from_dir, str(folder)
     archives = [place] if place.is_file() else [place / v.archive]
     for a in archives:
         if a.is_file() and a.name.endswith((".tar.gz", ".tgz", ".tar")):
@@ -86,15 +96,6 @@ def _reader(place: Path, v: Variant) -> tuple[Callable[[str], tuple[bytes, str]]
                 return files[name], f"{a}:{v.folder}/{name}"
 
             return from_tar, str(a)
-    for folder in (place / v.folder, place):
-        if place.is_dir() and (folder / v.meta).is_file():
-            def from_dir(name: str, folder=folder) -> tuple[bytes, str]:
-                p = folder / name
-                if not p.is_file():
-                    raise DataError(f"{p}: batch file not found")
-                return p.read_bytes(), str(p)
-
-            return from_dir, str(folder)
     return None
 
 

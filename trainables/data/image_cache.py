@@ -110,18 +110,19 @@ def _decode_all(paths: list[Path], size: tuple[int, int], channels: int) -> Deco
 
     out = np.empty((len(paths), channels, size[0], size[1]), dtype=np.uint8)
     ok = np.zeros(len(paths), dtype=bool)
-    missing = unreadable = 0
+    kept = missing = unreadable = 0
     for i, p in enumerate(paths):
         if not p.is_file():
             missing += 1
             continue
         try:
-            out[i] = decode_image(p, size, channels)
-            ok[i] = True
+            out[kept] = decode_image(p, size, channels)   # packed in order, so no second copy is needed
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
             unreadable += 1   # corrupt or truncated file: skipped and counted, never fatal
-    return DecodedImages(np.ascontiguousarray(out[ok]), ok,
-                         {"missing_images": missing, "unreadable_images": unreadable})
+            continue
+        ok[i] = True
+        kept += 1
+    return DecodedImages(out[:kept], ok, {"missing_images": missing, "unreadable_images": unreadable})
 
 
 def _write_cache(root: Path, stem: str, key: str, d: DecodedImages) -> Path | None:

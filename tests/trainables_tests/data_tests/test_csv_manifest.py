@@ -48,3 +48,9 @@ def test_malformed_manifest(tmp_path: Path, content: str, pattern: str) -> None:
     (tmp_path / "manifest.csv").write_text(content)
     with pytest.raises(DataError, match=pattern):
         load_dataset("csv_manifest", str(tmp_path))
+
+
+def test_option_of_the_wrong_type(tmp_path: Path) -> None:
+    write_manifest(tmp_path, n=4)
+    with pytest.raises(DataError, match=r"dataset.options.path_column = 3: a string \(default 'path'\)"):
+        load_dataset("csv_manifest", str(tmp_path), {"path_column": 3})
