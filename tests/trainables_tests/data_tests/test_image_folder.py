@@ -104,3 +104,15 @@ def test_bad_size_option(tmp_path: Path) -> None:
     write_image_folder(tmp_path, per_class=2)
     with pytest.raises(DataError, match=r"size = 2000: an int or \[height, width\], each in 4..1024"):
         load_dataset("image_folder", str(tmp_path), {"size": 2000})
+
+
+def test_cache_falls_back_to_the_hpsearch_cache_when_the_data_folder_cannot_hold_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, count_opens: list[str]) -> None:
+    monkeypatch.setenv("HPSEARCH_CACHE", str(tmp_path / "user-cache"))
+    write_image_folder(tmp_path / "data", per_class=4)
+    (tmp_path / "data" / CACHE_FOLDER).write_text("a file where the cache folder would go")
+    load_dataset("image_folder", str(tmp_path / "data"), {"size": 8})
+    assert len(list((tmp_path / "user-cache" / "images").glob("image_folder-*.npz"))) == 1
+    count_opens.clear()
+    data = load_dataset("image_folder", str(tmp_path / "data"), {"size": 8})
+    assert count_opens == [] and "user-cache" in data.source
