@@ -35,3 +35,10 @@ def test_show_cifar_with_options_and_errors(tmp_path: Path, capsys) -> None:
     assert "cifar10_gray: 10 classes, images 1x32x32" in out and "test: held-out test set" in out
     assert main(["data", "show", "cifar10", "--data-dir", str(tmp_path), "--option", "gray=true"]) == 2
     assert "error: dataset.options.gray = True: unknown option for dataset 'cifar10'" in capsys.readouterr().err
+
+
+def test_validate_catches_a_misspelt_dataset_option(make_experiment, capsys) -> None:
+    exp = make_experiment("typo", dataset={"name": "image_folder", "options": {"sise": 64}})
+    assert main(["validate", str(exp)]) == 2
+    err = capsys.readouterr().err
+    assert "dataset.options = {'sise': 64}" in err and "unknown option for dataset 'image_folder'; allowed: size" in err

@@ -21,7 +21,8 @@ def _mnist_loader(name: str) -> DatasetLoader:
 
         return load_mnist_like(name, data_dir, download)
 
-    load.__doc__ = f"{name.replace('_', '-').title().replace('Mnist', 'MNIST')}: 28x28 grayscale, 60k train / 10k test (IDX files)"
+    title = {"fashion_mnist": "Fashion-MNIST", "mnist": "MNIST"}[name]
+    load.__doc__ = f"{title}: 28x28 grayscale, 10 classes, 60k train / 10k test (IDX files)"
     return load
 
 
@@ -47,12 +48,18 @@ def _described(target: DatasetLoader, doc: str) -> DatasetLoader:
 
 DATASETS.register("fashion_mnist", _mnist_loader("fashion_mnist"))
 DATASETS.register("mnist", _mnist_loader("mnist"))
-DATASETS.register("cifar10", _cifar_loader("cifar10", False, "CIFAR-10: 32x32 colour, 10 classes, 50k train / 10k test (python batches)"))
-DATASETS.register("cifar10_gray", _cifar_loader("cifar10", True, "CIFAR-10 in grayscale (luminance, 1 channel), 50k train / 10k test"))
-DATASETS.register("cifar100", _cifar_loader("cifar100", False, "CIFAR-100: 32x32 colour, 100 fine classes, 50k train / 10k test"))
-DATASETS.register("galaxy_zoo", _described(load_galaxy_zoo, "Galaxy Zoo 2 spiral vs elliptical: classification CSV + filename mapping CSV + images folder"))
-DATASETS.register("image_folder", _described(load_image_folder, "your images, one subfolder per class (optional train/ and test/)"))
-DATASETS.register("csv_manifest", _described(load_csv_manifest, "your images listed in a CSV: path,label[,split]"))
+DATASETS.register("cifar10", _cifar_loader(
+    "cifar10", False, "CIFAR-10: 32x32 colour, 10 classes, 50k train / 10k test (python batches)"))
+DATASETS.register("cifar10_gray", _cifar_loader(
+    "cifar10", True, "CIFAR-10 in grayscale (luminance, 1 channel), 50k train / 10k test"))
+DATASETS.register("cifar100", _cifar_loader(
+    "cifar100", False, "CIFAR-100: 32x32 colour, 100 fine classes, 50k train / 10k test"))
+DATASETS.register("galaxy_zoo", _described(
+    load_galaxy_zoo, "Galaxy Zoo 2 spiral vs elliptical: classification CSV + filename mapping CSV + images folder"))
+DATASETS.register("image_folder", _described(
+    load_image_folder, "your images, one subfolder per class (optional train/ and test/)"))
+DATASETS.register("csv_manifest", _described(
+    load_csv_manifest, "your images listed in a CSV: path,label[,split]"))
 
 
 def describe_dataset(name: str) -> str:
@@ -67,23 +74,29 @@ def dataset_options(name: str) -> dict[str, Any]:
             if k != "data_dir" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def check_options(name: str, options: dict[str, Any]) -> None:
+    """Unknown options, and flags or names of the wrong type, are DataErrors naming option, value and what is allowed."""
+    allowed = dataset_options(name)
+    for key, value in options.items():
+        if key not in allowed:
+            listed = ", ".join(f"{k} (default {v!r})" for k, v in allowed.items()) or "none"
+            raise DataError(f"dataset.options.{key} = {value!r}: unknown option for dataset {name!r}; allowed: {listed}")
+        default = allowed[key]
+        if isinstance(default, (bool, str)) and type(value) is not type(default):
+            kind = "true or false" if isinstance(default, bool) else "a string"
+            raise DataError(f"dataset.options.{key} = {value!r}: {kind} (default {default!r})")
+
+
 def load_dataset(name: str, data_dir: str | None = None, options: dict[str, Any] | None = None) -> ImageData:
-    """Load a registered dataset, e.g. `load_dataset("fashion_mnist")`."""
+    """Load a registered dataset, e.g. `load_dataset("cifar10", "~/data", {"grayscale": True})`."""
     try:
         loader = DATASETS.get(name)
     except KeyError as e:
         raise DataError(str(e.args[0])) from None
-    allowed = dataset_options(name)
-    for key in options or {}:
-        if key not in allowed:
-            raise DataError(f"dataset.options.{key} = {options[key]!r}: unknown option for dataset {name!r}; "  # type: ignore[index]
-                            f"allowed: {', '.join(f'{k} (default {v!r})' for k, v in allowed.items()) or 'none'}")
-        default = allowed[key]
-        if isinstance(default, (bool, str)) and type(options[key]) is not type(default):  # type: ignore[index]
-            raise DataError(f"dataset.options.{key} = {options[key]!r}: "  # type: ignore[index]
-                            f"{'true or false' if isinstance(default, bool) else 'a string'} (default {default!r})")
-    return loader(data_dir=data_dir, **(options or {}))
+    options = dict(options or {})
+    check_options(name, options)
+    return loader(data_dir=data_dir, **options)
 
 
-__all__ = ["DATASETS", "DataError", "dataset_options", "describe_dataset", "ImageData", "TrialData", "load_dataset", "make_trial_data",
-           "stratified_split", "test_split"]
+__all__ = ["DATASETS", "DataError", "ImageData", "TrialData", "check_options", "dataset_options", "describe_dataset",
+           "load_dataset", "make_trial_data", "stratified_split", "test_split"]
