@@ -84,7 +84,7 @@ def to_terminal(board: pd.DataFrame, metric: str, width: int = 160) -> str:
         return "(no trials yet)"
     cols = summary_columns(board, metric, board["experiment"].nunique() > 1)
     shown = board[cols].copy()
-    for c in (metric, "val_f1_macro"):
+    for c in dict.fromkeys((metric, "val_f1_macro")):  # once, also when the metric is macro F1
         if c in shown:
             shown[c] = shown[c].map(lambda v: "-" if pd.isna(v) else f"{v:.4f}")
     if "param_count" in shown:

@@ -118,19 +118,18 @@ def cmd_spaces(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from trainables.data import DATASETS, load_dataset
+    from trainables.data import DATASETS, describe_dataset, load_dataset
+    from trainables.data.describe import describe
+
+    from .config import apply_overrides
 
     if args.action == "list":
         for name in DATASETS.names():
-            print(name)
+            print(f"{name:<14} {describe_dataset(name)}")
         return 0
-    data = load_dataset(args.name, args.data_dir)
-    n_test = 0 if data.x_test is None else len(data.x_test)
-    print(f"{data.name}: {len(data.x_train)} train / {n_test} test images of shape {data.in_shape} (C, H, W)")
-    print(f"classes ({data.num_classes}): {', '.join(data.class_names)}")
-    print(f"found at: {data.source}")
-    for k, v in data.notes.items():
-        print(f"{k}: {v}")
+    options = apply_overrides({}, args.option or [], "--option")
+    data = load_dataset(args.name, args.data_dir, options)
+    print("\n".join(describe(data, args.val_fraction, args.test_fraction, args.seed)))
     return 0
 
 
@@ -183,7 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     d_sub.add_parser("list")
     dshow = d_sub.add_parser("show")
     dshow.add_argument("name")
-    dshow.add_argument("--data-dir")
+    dshow.add_argument("--data-dir", help="folder (or file) holding the dataset")
+    dshow.add_argument("--option", action="append", metavar="KEY=VALUE", help="a dataset option, e.g. grayscale=true")
+    dshow.add_argument("--val-fraction", type=float, default=0.1)
+    dshow.add_argument("--test-fraction", type=float, default=0.2, help="used only if the dataset has no test set")
+    dshow.add_argument("--seed", type=int, default=0)
     d.set_defaults(fn=cmd_data)
     return p
 

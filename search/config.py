@@ -49,6 +49,8 @@ class DatasetConfig:
     train_subset: int | None = _f(None, _INT, "an int >= 20 (train on a stratified subset), or null",
                                   lambda v: v >= 20, nullable=True)
     class_weights: bool = _f(False, _BOOL, "true or false (weight the loss by inverse class frequency)")
+    sampling: str = _f("uniform", _STR, "uniform (each image once per epoch) or balanced (classes drawn equally often)",
+                       lambda v: v in ("uniform", "balanced"))
     options: dict = _f({}, _DICT, "a mapping of dataset-specific options")
 
 
@@ -198,7 +200,7 @@ def _check_value(path: str, value: Any, meta: Any, source: str) -> Any:
 
 
 def _cross_check(cfg: ExperimentConfig, source: str) -> None:
-    from trainables.data import DATASETS
+    from trainables.data import DATASETS, DataError, check_options
     from trainables.metrics import METRICS
 
     if cfg.budget.grace_period > cfg.budget.max_epochs:
@@ -212,6 +214,10 @@ def _cross_check(cfg: ExperimentConfig, source: str) -> None:
                           f"'{natural}' for metric {cfg.search.metric} (or null)")
     if cfg.dataset.name not in DATASETS:
         raise ConfigError(source, "dataset.name", cfg.dataset.name, f"one of {DATASETS.names()}")
+    try:  # option names and flag types are checkable without touching the data (`hpsearch validate`)
+        check_options(cfg.dataset.name, cfg.dataset.options)
+    except DataError as e:
+        raise ConfigError(source, "dataset.options", cfg.dataset.options, str(e)) from None
     if cfg.address is not None and not (cfg.address == "auto" or cfg.address.startswith("ray://")
                                         or re.fullmatch(r"[\w.-]+:\d+", cfg.address)):
         raise ConfigError(source, "address", cfg.address, "null, 'auto', HOST:PORT or ray://HOST:10001")

@@ -46,7 +46,7 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
 def settings_for(cfg: ExperimentConfig) -> TrainSettings:
     return TrainSettings(max_epochs=cfg.budget.max_epochs, seed=cfg.search.seed,
                          num_threads=max(1, int(cfg.resources.cpus_per_trial)),
-                         class_weights=cfg.dataset.class_weights)
+                         class_weights=cfg.dataset.class_weights, sampling=cfg.dataset.sampling)
 
 
 def connect(address: str | None, verbose: bool = False) -> None:

@@ -35,6 +35,7 @@ class TrainSettings:
     eval_batch_size: int = 1024
     num_threads: int | None = None     # CPU threads for this trial (defaults to its CPU share)
     class_weights: bool = False        # weight the loss by inverse class frequency
+    sampling: str = "uniform"          # "balanced": draw every class equally often (with replacement)
 
 
 def pick_device(preferred: str | None = None) -> torch.device:
@@ -69,18 +70,28 @@ def class_weight_tensor(y: np.ndarray, num_classes: int) -> torch.Tensor:
     return torch.tensor(w, dtype=torch.float32)
 
 
+def balanced_sample_weights(y: np.ndarray, num_classes: int) -> torch.Tensor:
+    """Per-image draw weights that make every present class equally likely."""
+    counts = np.bincount(y, minlength=num_classes).astype(np.float64)
+    return torch.tensor(1.0 / counts[y], dtype=torch.float64)
+
+
 def l1_penalty(model: nn.Module) -> torch.Tensor:
     return sum(p.abs().sum() for p in model.parameters() if p.dim() > 1 and p.requires_grad)  # type: ignore[return-value]
 
 
 def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                    config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None) -> dict[str, float]:
-    """One pass over shuffled (x, y). Stops at the first non-finite loss and says so."""
+                    config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None,
+                    sample_weights: torch.Tensor | None = None) -> dict[str, float]:
+    """One pass over shuffled (x, y), or len(y) draws by `sample_weights`. Stops at the first non-finite loss."""
     model.train()
     bs = int(config.get("batch_size", 128))
     l1 = float(config.get("l1", 0.0))
     strengths = augmentation_strengths(config)
-    perm = torch.randperm(len(y), generator=gen).to(x.device)
+    if sample_weights is None:
+        perm = torch.randperm(len(y), generator=gen).to(x.device)
+    else:
+        perm = torch.multinomial(sample_weights, len(y), replacement=True, generator=gen).to(x.device)
     total_loss, correct, seen, diverged = 0.0, 0, 0, False
     for i in range(0, len(perm), bs):
         idx = perm[i:i + bs]
@@ -160,13 +171,14 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
     x_tr, y_tr = to_device_uint8(data.x_train, device), torch.from_numpy(np.asarray(data.y_train)).to(device)
     x_va, y_va = to_device_uint8(data.x_val, device), torch.from_numpy(np.asarray(data.y_val)).to(device)
     weights = class_weight_tensor(data.y_train, data.num_classes).to(device) if settings.class_weights else None
+    draws = balanced_sample_weights(data.y_train, data.num_classes) if settings.sampling == "balanced" else None
     n_params = count_parameters(model)
     patience = int(config.get("patience", 0))
 
     while epoch < settings.max_epochs:
         epoch += 1
         t0 = time.perf_counter()
-        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights)
+        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights, draws)
         train_seconds = time.perf_counter() - t0
         va = evaluate(model, pre, x_va, y_va, config, data.num_classes, settings.eval_batch_size)
         lr = opt.param_groups[0]["lr"]
