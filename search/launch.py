@@ -10,6 +10,7 @@ from typing import Any
 from spaces import Space, load_space, resolve_space
 from trainables.data import TrialData, load_dataset, make_trial_data, test_split
 from trainables.loop import TrainSettings
+from trainables.models.pretrained import env_offline
 
 from .config import ConfigError, ExperimentConfig, parse_config
 from .experiment_dir import (CONFIG_FILE, SPACE_FILE, check_writable, experiment_path, read_config_dict,
@@ -46,7 +47,8 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
 def settings_for(cfg: ExperimentConfig) -> TrainSettings:
     return TrainSettings(max_epochs=cfg.budget.max_epochs, seed=cfg.search.seed,
                          num_threads=max(1, int(cfg.resources.cpus_per_trial)),
-                         class_weights=cfg.dataset.class_weights)
+                         class_weights=cfg.dataset.class_weights,
+                         pretrained_weights=dict(cfg.pretrained_weights), hub_offline=env_offline())
 
 
 def connect(address: str | None, verbose: bool = False) -> None:
