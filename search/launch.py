@@ -16,6 +16,7 @@ from .config import ConfigError, ExperimentConfig, parse_config
 from .experiment_dir import (CONFIG_FILE, SPACE_FILE, check_writable, experiment_path, read_config_dict,
                              save_experiment_files)
 from .space_check import check_space
+from .weights_check import missing_weights
 
 log = logging.getLogger("hpsearch")
 
@@ -38,6 +39,8 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
     """Resolve and check the space, load and split the data. Raises on any problem; writes nothing."""
     space = space or resolve_space(cfg.space, base_dir)
     check_space(space)
+    for problem in missing_weights(space, cfg.pretrained_weights):  # those trials will error; say so up front
+        log.warning("warning: %s", problem)
     raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
     raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
     data = make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)

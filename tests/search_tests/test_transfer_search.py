@@ -144,3 +144,17 @@ def test_pretrained_weights_are_validated(make_experiment, tmp_path):
     (tmp_path / "weights" / "resnet18.safetensors").write_bytes(b"x")
     cfg = load_config(missing)  # relative to the experiment file, stored absolute for remote workers
     assert cfg.pretrained_weights == {"resnet18": str(tmp_path / "weights" / "resnet18.safetensors")}
+
+
+def test_backbones_without_weights_are_named_before_launch(tmp_path, monkeypatch):
+    from spaces import get_preset
+    from search.weights_check import missing_weights
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tmp_path / "r18.safetensors").write_bytes(b"x")  # only located here, never loaded
+    space = get_preset("transfer")
+    backbones = next(p for p in space.params if p.name == "backbone").choices
+    problems = missing_weights(space, {"resnet18": str(tmp_path / "r18.safetensors")})
+    assert len(problems) == len(backbones) - 1
+    assert not any("'resnet18'" in p for p in problems) and any("'resnet50'" in p for p in problems)
+    assert missing_weights(get_preset("full"), {}) == []  # its timm backbones are not pretrained

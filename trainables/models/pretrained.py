@@ -7,6 +7,7 @@ after minutes of download retries.
 """
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ def _hub_endpoint() -> str:
     return constants.ENDPOINT
 
 
+@functools.lru_cache(maxsize=8)  # one probe per process: a launch checking many backbones waits once
 def _reachable(url: str, timeout_s: float) -> bool:
     u = urlparse(url)
     try:
