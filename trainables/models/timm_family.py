@@ -100,7 +100,9 @@ def build_timm(cfg: dict[str, Any], in_shape: tuple[int, int, int], num_classes:
     data_cfg = resolve_model_data_config(backbone)
     policy = str(cfg.get("finetune", "linear_probe" if pretrained else "full"))
     k = int(cfg.get("unfreeze_stages", 1))
-    model = TimmClassifier(backbone, _head(backbone.num_features, num_classes, cfg), (size, size),
+    # head_hidden_size: the pooled width after a pre-logits layer (MobileNetV3's conv_head), else num_features
+    width = getattr(backbone, "head_hidden_size", None) or backbone.num_features
+    model = TimmClassifier(backbone, _head(width, num_classes, cfg), (size, size),
                            policy, k, int(cfg.get("frozen_warmup_epochs", 0)))
     model.data_mean = _channel_stats(tuple(data_cfg["mean"]), channels)
     model.data_std = _channel_stats(tuple(data_cfg["std"]), channels)
