@@ -9,6 +9,7 @@ import pandas as pd
 from .load import Experiment
 
 HIDDEN_PARAMS = {"seed"}
+COST_COLUMNS = ("inference_ms", "config/backbone", "config/finetune")
 
 
 def config_columns(trials: pd.DataFrame) -> list[str]:
@@ -75,6 +76,8 @@ def leaderboard(experiments: Experiment | Iterable[Experiment], by: str = "best"
 def summary_columns(board: pd.DataFrame, metric: str, with_experiment: bool = False) -> list[str]:
     cols = ["rank"] + (["experiment"] if with_experiment else []) + ["trial_id", metric]
     cols += [c for c in ("val_f1_macro", "epochs", "ended", "param_count") if c in board and c != metric]
+    # accuracy against cost for transfer learning: backbone and policy beside size and speed
+    cols += [c for c in COST_COLUMNS if c in board and board[c].notna().any()]
     return cols + ["params"]
 
 
@@ -89,6 +92,9 @@ def to_terminal(board: pd.DataFrame, metric: str, width: int = 160) -> str:
             shown[c] = shown[c].map(lambda v: "-" if pd.isna(v) else f"{v:.4f}")
     if "param_count" in shown:
         shown["param_count"] = shown["param_count"].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
+    if "inference_ms" in shown:
+        shown["inference_ms"] = shown["inference_ms"].map(lambda v: "-" if pd.isna(v) else f"{v:.3f}")
+    shown = shown.fillna("-").rename(columns=lambda c: c.removeprefix("config/"))
     shown["params"] = shown["params"].map(lambda s: s if len(s) <= width else s[: width - 3] + "...")
     return shown.to_string(index=False, justify="left", formatters={"params": lambda s: f" {s}"})
 

@@ -159,6 +159,7 @@ def load_experiment(path: str | Path) -> Experiment:
             "val_f1_macro": best_row.get("val_f1_macro", math.nan),
             "val_loss": best_row.get("val_loss", math.nan),
             "param_count": (by_epoch[n_epochs] if by_epoch else {}).get("param_count", math.nan),
+            "inference_ms": (by_epoch[n_epochs] if by_epoch else {}).get("inference_ms", math.nan),
             "wall_time_s": last.get("time_total_s", math.nan),
             "node_id": last.get("node_id", ""),
             "num_failures": states.get(trial_id, {}).get("num_failures", 0),

@@ -92,10 +92,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from .config import load_config
     from .space_check import check_space
+    from .weights_check import missing_weights
 
     cfg = load_config(args.experiment, args.set)
     space = resolve_space(cfg.space, Path(args.experiment).parent)
     check_space(space)
+    for problem in missing_weights(space, cfg.pretrained_weights):
+        print(f"warning: {problem}", file=sys.stderr)
     print(f"{args.experiment}: valid ({cfg.budget.num_samples} trials, space {space.name!r}, "
           f"{len(space.params)} parameters, dataset {cfg.dataset.name})")
     return 0

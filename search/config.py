@@ -100,6 +100,8 @@ class ExperimentConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    pretrained_weights: dict = _f({}, _DICT, "a mapping of timm backbone name -> weights file "
+                                  "(.safetensors or a PyTorch state dict)")
     source: str = field(default="<config>", compare=False, metadata={"internal": True})
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,6 +220,26 @@ def _cross_check(cfg: ExperimentConfig, source: str) -> None:
         check_options(cfg.dataset.name, cfg.dataset.options)
     except DataError as e:
         raise ConfigError(source, "dataset.options", cfg.dataset.options, str(e)) from None
+    _check_weight_files(cfg, source)
     if cfg.address is not None and not (cfg.address == "auto" or cfg.address.startswith("ray://")
                                         or re.fullmatch(r"[\w.-]+:\d+", cfg.address)):
         raise ConfigError(source, "address", cfg.address, "null, 'auto', HOST:PORT or ray://HOST:10001")
+
+
+def _check_weight_files(cfg: ExperimentConfig, source: str) -> None:
+    """Backbone names must be timm models and files must exist; relative paths are from the experiment file."""
+    import timm
+
+    base = Path(source).parent if Path(source).is_file() else Path.cwd()
+    resolved = {}
+    for name, path in cfg.pretrained_weights.items():
+        where = f"pretrained_weights.{name}"
+        if not isinstance(name, str) or not timm.is_model(name.split(".")[0]):
+            raise ConfigError(source, where, path, f"{name!r} is not a timm model name (see timm.list_models())")
+        if not isinstance(path, str):
+            raise ConfigError(source, where, path, "a path to a .safetensors or PyTorch state-dict file")
+        full = (base / Path(path).expanduser()).resolve()
+        if not full.is_file():
+            raise ConfigError(source, where, path, f"an existing weights file ({full} does not exist)")
+        resolved[name] = str(full)
+    cfg.pretrained_weights = resolved  # absolute, so trials on any worker find them

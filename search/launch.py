@@ -10,11 +10,13 @@ from typing import Any
 from spaces import Space, load_space, resolve_space
 from trainables.data import TrialData, load_dataset, make_trial_data, test_split
 from trainables.loop import TrainSettings
+from trainables.models.pretrained import env_offline
 
 from .config import ConfigError, ExperimentConfig, parse_config
 from .experiment_dir import (CONFIG_FILE, SPACE_FILE, check_writable, experiment_path, read_config_dict,
                              save_experiment_files)
 from .space_check import check_space
+from .weights_check import missing_weights
 
 log = logging.getLogger("hpsearch")
 
@@ -37,6 +39,8 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
     """Resolve and check the space, load and split the data. Raises on any problem; writes nothing."""
     space = space or resolve_space(cfg.space, base_dir)
     check_space(space)
+    for problem in missing_weights(space, cfg.pretrained_weights):  # those trials will error; say so up front
+        log.warning("warning: %s", problem)
     raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
     raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
     data = make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
@@ -46,7 +50,8 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
 def settings_for(cfg: ExperimentConfig) -> TrainSettings:
     return TrainSettings(max_epochs=cfg.budget.max_epochs, seed=cfg.search.seed,
                          num_threads=max(1, int(cfg.resources.cpus_per_trial)),
-                         class_weights=cfg.dataset.class_weights, sampling=cfg.dataset.sampling)
+                         class_weights=cfg.dataset.class_weights, sampling=cfg.dataset.sampling,
+                         pretrained_weights=dict(cfg.pretrained_weights), hub_offline=env_offline())
 
 
 def connect(address: str | None, verbose: bool = False) -> None:

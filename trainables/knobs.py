@@ -8,13 +8,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from .activations import ACTIVATIONS
 from .augment import AUGMENTATIONS
 from .losses import LOSSES
 from .models import MODELS
 from .optimizers import OPTIMIZERS
+from .finetune import POLICIES
 from .registry import Registry
 from .schedules import SCHEDULES
 
@@ -28,9 +29,12 @@ class Knob:
     low_open: bool = False                 # True: low itself is not allowed
     kind: type | tuple[type, ...] = (int, float)
     choices: tuple[Any, ...] = ()          # a fixed small set of allowed values
+    check: Callable[[Any], str | None] | None = None  # an open set (e.g. timm names): value -> problem or None
 
     def problem(self, value: Any) -> str | None:
         """Why `value` is not allowed, or None."""
+        if self.check is not None:
+            return self.check(value)
         if self.choices:
             return None if value in self.choices else f"{value!r} is not one of {list(self.choices)}"
         if self.names is not None:
@@ -82,7 +86,29 @@ KNOBS: dict[str, Knob] = {
     "dense_layers": Knob("dense layers in the head (cnn)", low=0, high=8, kind=int),
     "dense_units": Knob("units per dense layer (cnn)", low=1, kind=int),
     "dense_dropout": Knob("dropout in the dense head (cnn, lenet5)", low=0.0, high=0.95),
+    # timm family: a pretrained backbone and a new head
+    "backbone": Knob("timm model name (timm)", check=lambda v: _timm_name_problem(v)),
+    "pretrained": Knob("start from pretrained weights (timm)", kind=bool),
+    "finetune": Knob("fine-tuning policy (timm)", choices=POLICIES),
+    "unfreeze_stages": Knob("stages trained from the end with finetune: last_k (timm)", low=1, high=32, kind=int),
+    "backbone_lr_mult": Knob("backbone learning rate as a multiple of the head's (timm)", low=0.0, high=10.0,
+                             low_open=True),
+    "frozen_warmup_epochs": Knob("first epochs with the whole backbone frozen (timm)", low=0, kind=int),
+    "head_dropout": Knob("dropout in the new head (timm)", low=0.0, high=0.95),
+    "head_hidden": Knob("units of the head's hidden dense layer, 0 = none (timm)", low=0, kind=int),
+    "head_activation": Knob("activation of the head's hidden layer (timm)", ACTIVATIONS),
+    "image_size": Knob("input resolution the images are resized to, 0 = backbone default (timm)", low=0,
+                       high=1024, kind=int),
 }
+
+
+def _timm_name_problem(value: Any) -> str | None:
+    import timm
+
+    if isinstance(value, str) and timm.is_model(value.split(".")[0]):
+        return None
+    return f"{value!r} is not a timm model name (see timm.list_models(), e.g. 'resnet18', 'vit_tiny_patch16_224')"
+
 _AUG_RANGES = {"hflip": 1.0, "erase": 1.0, "rotate": 180.0, "crop": 16.0}
 for _name in AUGMENTATIONS.names():
     KNOBS[f"aug_{_name}"] = Knob(f"augmentation {_name} strength (0 = off)", low=0.0, high=_AUG_RANGES.get(_name, 1.0))

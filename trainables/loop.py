@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -16,9 +16,11 @@ from torch import nn
 
 from . import metrics as M
 from .augment import augment, augmentation_strengths
+from .cost import inference_ms
 from .data import TrialData
 from .losses import compute_loss
-from .models import build_model, count_parameters
+from .models import WeightSources, build_model, count_parameters
+from .models.pretrained import env_offline
 from .optimizers import make_optimizer
 from .schedules import make_schedule, step_schedule
 
@@ -36,6 +38,11 @@ class TrainSettings:
     num_threads: int | None = None     # CPU threads for this trial (defaults to its CPU share)
     class_weights: bool = False        # weight the loss by inverse class frequency
     sampling: str = "uniform"          # "balanced": draw every class equally often (with replacement)
+    pretrained_weights: dict[str, str] = field(default_factory=dict)  # backbone name -> weights file
+    hub_offline: bool = False          # never contact the Hugging Face hub for pretrained weights
+
+    def weight_sources(self) -> WeightSources:
+        return WeightSources(dict(self.pretrained_weights), self.hub_offline or env_offline())
 
 
 def pick_device(preferred: str | None = None) -> torch.device:
@@ -135,9 +142,11 @@ def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor
 
 def build(config: dict[str, Any], data: TrialData, settings: TrainSettings, device: torch.device):
     """Model, preprocessing, optimizer and schedule for one configuration."""
-    model = build_model(config, data.in_shape, data.num_classes).to(device)
-    pre = Preprocess(data.mean, data.std).to(device)
-    opt = make_optimizer(model.parameters(), config)
+    model = build_model(config, data.in_shape, data.num_classes, settings.weight_sources()).to(device)
+    # a pretrained backbone brings its own normalisation (data_mean/data_std); others use the dataset's
+    pre = Preprocess(getattr(model, "data_mean", data.mean), getattr(model, "data_std", data.std)).to(device)
+    params = model.param_groups(config) if hasattr(model, "param_groups") else model.parameters()
+    opt = make_optimizer(params, config)
     sched = make_schedule(opt, config, settings.max_epochs)
     return model, pre, opt, sched
 
@@ -173,10 +182,13 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
     weights = class_weight_tensor(data.y_train, data.num_classes).to(device) if settings.class_weights else None
     draws = balanced_sample_weights(data.y_train, data.num_classes) if settings.sampling == "balanced" else None
     n_params = count_parameters(model)
+    cost_ms = inference_ms(model, pre, x_va)
     patience = int(config.get("patience", 0))
 
     while epoch < settings.max_epochs:
         epoch += 1
+        if hasattr(model, "begin_epoch"):  # e.g. a backbone frozen for its first warm-up epochs
+            model.begin_epoch(epoch)
         t0 = time.perf_counter()
         tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights, draws)
         train_seconds = time.perf_counter() - t0
@@ -190,7 +202,7 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
             M.EPOCH: epoch, M.TRAIN_LOSS: tr[M.TRAIN_LOSS], M.TRAIN_ACC: tr[M.TRAIN_ACC], **va, M.LR: lr,
             M.EPOCH_SECONDS: time.perf_counter() - t0,
             M.SAMPLES_PER_SECOND: tr["seen"] / max(train_seconds, 1e-9),
-            M.PARAM_COUNT: n_params, M.DIVERGED: tr[M.DIVERGED] or int(not math.isfinite(va[M.VAL_LOSS])),
+            M.PARAM_COUNT: n_params, M.INFERENCE_MS: cost_ms, M.DIVERGED: tr[M.DIVERGED] or int(not math.isfinite(va[M.VAL_LOSS])),
         }
         stop = bool(result[M.DIVERGED])
         if patience and bad_epochs >= patience and epoch < settings.max_epochs:
