@@ -87,3 +87,20 @@ def test_figure_data_matches_trials(finished_exp):
     assert (bsf["time_s"] >= 0).all()
     size = size_data(exp)
     assert set(size["family"]) == {"lenet5"} and (size["param_count"] > 0).all()
+
+
+def test_report_of_experiment_without_trials(tmp_path):
+    """Launched but nothing ran yet: the report still renders, says so, and evaluates nothing."""
+    exp = tmp_path / "fresh"
+    exp.mkdir()
+    (exp / "hpsearch.yaml").write_text("name: fresh\nsearch: {metric: val_acc}\nbudget: {max_epochs: 3}\n")
+    rep = build_report(exp, tmp_path / "out", progress=None)
+    html = rep.html.read_text()
+    assert "(no trials yet)" in html and "0 started" in html and rep.evaluations == []
+    assert set(rep.figures) == {"best_so_far", "curves", "rungs", "size"}
+
+
+def test_lazy_public_names():
+    import analysis
+
+    assert analysis.build_report is build_report and callable(analysis.final_model)
