@@ -1,6 +1,8 @@
 """`hpsearch final` then `hpsearch predict` round-trips: predictions on image files equal the evaluation's."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -16,12 +18,21 @@ from analysis.experiment_data import load_experiment_data
 from .conftest import run_cli
 
 
+@pytest.fixture(scope="module")
+def final_run(finished_exp, tmp_path_factory):
+    """`hpsearch final` once for this module: (bundle folder, stdout, stderr)."""
+    bundle = tmp_path_factory.mktemp("final") / "bundle"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert run_cli("final", str(finished_exp), "--out", str(bundle)) == 0
+    return bundle, out.getvalue(), err.getvalue()
+
+
 @pytest.mark.slow
-def test_final_then_predict_round_trip(finished_exp, tmp_path, capsys):
-    bundle = tmp_path / "bundle"
-    assert run_cli("final", str(finished_exp), "--out", str(bundle)) == 0
-    out = capsys.readouterr()
-    assert "retrain: epoch 1/" in out.err and "bundle:" in out.out  # progress lines while retraining
+def test_final_then_predict_round_trip(finished_exp, final_run, tmp_path, capsys):
+    bundle, out, err = final_run
+    assert "retrain: epoch 1/" in err and "evaluating on 10000 test images" in err  # progress lines
+    assert "bundle:" in out and "accuracy" in out
     meta = json.loads((bundle / "bundle.json").read_text())
     assert meta["class_names"][0] == "T-shirt/top" and meta["preprocessing"]["in_shape"] == [1, 28, 28]
     assert meta["config"]["family"] == "lenet5" and "lr" in meta["config"]
@@ -42,10 +53,8 @@ def test_final_then_predict_round_trip(finished_exp, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_predict_resizes_and_converts_colour(finished_exp, tmp_path, capsys):
-    bundle = tmp_path / "bundle"
-    assert run_cli("final", str(finished_exp), "--out", str(bundle)) == 0
-    capsys.readouterr()
+def test_predict_resizes_and_converts_colour(final_run, tmp_path, capsys):
+    bundle = final_run[0]
     rgb = tmp_path / "big.jpg"
     Image.new("RGB", (64, 48), (200, 30, 30)).save(rgb)
     assert run_cli("predict", str(bundle), str(rgb)) == 0
