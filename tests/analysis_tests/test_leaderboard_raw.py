@@ -13,16 +13,16 @@ from .conftest import run_cli
 
 
 def raw_ranking(exp_dir, metric="val_acc", by="best"):
-    """Straight from trial_*/result.json: (trial_id, score, epochs), best first, ties by epochs then id."""
+    """Straight from trial_*/result.json: (trial_id, score, epochs, f1 at the scored epoch), best first,
+    ties by epochs then id."""
     rows = []
     for f in sorted(exp_dir.glob("trial_*/result.json")):
         reports = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
         reports = [r for r in reports if metric in r]
         if not reports:
             continue
-        values = [r[metric] for r in reports]
-        score = max(values) if by == "best" else reports[-1][metric]
-        rows.append((reports[-1]["trial_id"], score, max(r["epoch"] for r in reports)))
+        scored = max(reports, key=lambda r: r[metric]) if by == "best" else reports[-1]  # max: first of ties
+        rows.append((reports[-1]["trial_id"], scored[metric], max(r["epoch"] for r in reports), scored["val_f1_macro"]))
     return sorted(rows, key=lambda r: (-r[1], r[2], r[0]))
 
 
@@ -35,6 +35,8 @@ def test_leaderboard_equals_raw_results(finished_exp, by):
     assert list(board["trial_id"]) == [r[0] for r in expected]
     assert list(board["val_acc"]) == [r[1] for r in expected]
     assert list(board["epochs"]) == [r[2] for r in expected]
+    if by == "best":  # the other columns come from the same (best) epoch
+        assert list(board["val_f1_macro"]) == [r[3] for r in expected]
     assert list(board["rank"]) == [1, 2, 3, 4]
 
 

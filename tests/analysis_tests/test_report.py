@@ -17,6 +17,8 @@ from analysis.figures import best_so_far_data, rungs_data, size_data
 from analysis.load import ERRORED, UNFINISHED
 from analysis.report import build_report
 
+from .conftest import run_cli
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -73,6 +75,9 @@ def test_report_errored(errored_exp, tmp_path):
     assert "at least 12x12" in " ".join(exp.trials["error"])
     rep, html = check_report(errored_exp, tmp_path)
     assert re.search(r"[1-9]\d* errored", html)
+    # the same through the CLI, into another folder
+    assert run_cli("report", str(errored_exp), "--out", str(tmp_path / "cli")) == 0
+    assert (tmp_path / "cli" / "report.html").read_text().count("data:image/png;base64,") == len(rep.figures)
 
 
 @pytest.mark.slow
