@@ -1,7 +1,28 @@
-"""Read experiment results from disk, rank trials, write reports. Needs no live Ray cluster."""
+"""Read experiment results from disk, rank trials, write reports. Needs no live Ray cluster.
+
+`load_experiment` and `leaderboard` import only pandas; the report, final model and prediction
+(matplotlib, torch) load on first use, so `hpsearch leaderboard` stays quick.
+"""
 from __future__ import annotations
+
+from typing import Any
 
 from .leaderboard import leaderboard, to_csv, to_markdown, to_terminal
 from .load import Experiment, load_experiment
 
-__all__ = ["Experiment", "leaderboard", "load_experiment", "to_csv", "to_markdown", "to_terminal"]
+_LAZY = {"build_report": ".report", "final_model": ".final", "cross_validate": ".crossval",
+         "predict_files": ".predict", "load_bundle": ".bundle", "evaluate_trial": ".evaluate",
+         "param_importances": ".importance", "classification_metrics": ".classification"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Experiment", "build_report", "classification_metrics", "cross_validate", "evaluate_trial",
+           "final_model", "leaderboard", "load_bundle", "load_experiment", "param_importances", "predict_files",
+           "to_csv", "to_markdown", "to_terminal"]

@@ -53,7 +53,7 @@ def leaderboard(experiments: Experiment | Iterable[Experiment], by: str = "best"
         t.insert(0, "experiment", e.name)
         frames.append(t)
     if not frames:
-        return pd.DataFrame(columns=["rank", "experiment", "trial_id", metric])
+        return pd.DataFrame(columns=["rank", "experiment", "trial_id", metric, "params"])
     t = pd.concat(frames, ignore_index=True)
     if family is not None and "config/family" in t:
         t = t[t["config/family"] == family]

@@ -87,6 +87,41 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.report import build_report
+
+    rep = build_report(args.results_dir, args.out, top=args.top, evaluate_top=args.evaluate, by=args.by)
+    print(f"report: {rep.html}")
+    print(f"figures: {', '.join(str(p) for p in rep.figures.values())}")
+    print(f"leaderboard: {rep.leaderboard_csv} {rep.leaderboard_md}")
+    return 0
+
+
+def cmd_final(args: argparse.Namespace) -> int:
+    from analysis.final import final_model
+
+    if args.folds:
+        from analysis.crossval import cross_validate
+
+        table = cross_validate(args.results_dir, args.folds, args.cv_top, args.by)
+        print(f"\n{args.folds}-fold cross-validation on train+validation:")
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    fm = final_model(args.results_dir, args.out, args.trial, args.by)
+    s = fm.evaluation.metrics.summary()
+    print(f"\ntrial {fm.trial_id} retrained for {fm.epochs} epochs on train+validation; on the test set:")
+    print("  " + "  ".join(f"{k} {v:.4f}" for k, v in s.items()))
+    print(f"bundle: {fm.bundle}\npredict with: hpsearch predict {fm.bundle} IMAGE...")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from analysis.predict import predict_files
+
+    for p in predict_files(args.bundle, args.images):
+        print(f"{p.path}\t{p.name}\t{p.probability:.4f}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from spaces import resolve_space
 
@@ -167,6 +202,28 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--csv", help="also write the full leaderboard as CSV")
     lb.add_argument("--markdown", help="also write it as a Markdown table")
     lb.set_defaults(fn=cmd_leaderboard)
+
+    rp = sub.add_parser("report", help="HTML report with figures, leaderboard and test evaluation of the best trial")
+    rp.add_argument("results_dir")
+    rp.add_argument("--out", help="output folder (default: RESULTS_DIR/report)")
+    rp.add_argument("--top", type=int, default=10, help="leaderboard rows in the report")
+    rp.add_argument("--evaluate", type=int, default=1, metavar="N", help="evaluate the best N trials on the test set")
+    rp.add_argument("--by", choices=["best", "last"], default="best", help="rank by best epoch or last epoch")
+    rp.set_defaults(fn=cmd_report)
+
+    fn = sub.add_parser("final", help="retrain the best config on train+validation, test it, export a model bundle")
+    fn.add_argument("results_dir")
+    fn.add_argument("--out", help="bundle folder (default: RESULTS_DIR/final)")
+    fn.add_argument("--trial", help="retrain this trial id instead of the best")
+    fn.add_argument("--by", choices=["best", "last"], default="best", help="rank by best epoch or last epoch")
+    fn.add_argument("--folds", type=int, metavar="K", help="first cross-validate the top configs with K stratified folds")
+    fn.add_argument("--cv-top", type=int, default=3, metavar="N", help="configs to cross-validate (with --folds)")
+    fn.set_defaults(fn=cmd_final)
+
+    pr = sub.add_parser("predict", help="classify image files with a bundle made by `hpsearch final`")
+    pr.add_argument("bundle")
+    pr.add_argument("images", nargs="+")
+    pr.set_defaults(fn=cmd_predict)
 
     v = sub.add_parser("validate", help="check an experiment file and its space without launching anything")
     v.add_argument("experiment")

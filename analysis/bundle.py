@@ -1,0 +1,80 @@
+"""A model bundle: a folder that `hpsearch predict` (or any Python) can load without the experiment.
+
+    model.safetensors       the weights (no pickle)
+    bundle.json             exact config, class names, preprocessing (input shape, channels, mean/std), metrics
+    test_predictions.csv    the final evaluation's prediction for every test image
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from trainables.data import DataError
+from trainables.models import build_model
+
+FORMAT = "hpsearch-bundle/1"
+WEIGHTS, META, PREDICTIONS = "model.safetensors", "bundle.json", "test_predictions.csv"
+
+
+@dataclass
+class Bundle:
+    model: torch.nn.Module
+    meta: dict[str, Any]
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.meta["class_names"])
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        return tuple(self.meta["preprocessing"]["in_shape"])  # type: ignore[return-value]
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        return tuple(self.meta["preprocessing"]["mean"])
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        return tuple(self.meta["preprocessing"]["std"])
+
+
+def save_bundle(folder: str | Path, model: torch.nn.Module, config: dict[str, Any], class_names: list[str],
+                in_shape: tuple[int, int, int], mean: tuple[float, ...], std: tuple[float, ...],
+                metrics: dict[str, Any], source: dict[str, Any]) -> Path:
+    """Write the bundle folder; returns it."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(folder / WEIGHTS))
+    meta = {
+        "format": FORMAT, "source": source, "config": config, "class_names": list(class_names),
+        "preprocessing": {"in_shape": list(in_shape), "channels": "L" if in_shape[0] == 1 else "RGB",
+                          "resize": [in_shape[1], in_shape[2]], "scale": "uint8 / 255",
+                          "mean": list(mean), "std": list(std)},
+        "metrics": metrics,
+    }
+    (folder / META).write_text(json.dumps(meta, indent=2, default=_plain))
+    return folder
+
+
+def load_bundle(folder: str | Path) -> Bundle:
+    """Rebuild the model from `bundle.json` and load its weights."""
+    folder = Path(folder)
+    if not (folder / META).is_file() or not (folder / WEIGHTS).is_file():
+        raise DataError(f"{folder}: not a model bundle (needs {META} and {WEIGHTS}; make one with `hpsearch final`)")
+    meta = json.loads((folder / META).read_text())
+    if meta.get("format") != FORMAT:
+        raise DataError(f"{folder / META}: format {meta.get('format')!r} is not {FORMAT!r}")
+    pre = meta["preprocessing"]
+    model = build_model(meta["config"], tuple(pre["in_shape"]), len(meta["class_names"]))
+    model.load_state_dict(load_file(str(folder / WEIGHTS)))
+    return Bundle(model.eval(), meta)
+
+
+def _plain(v: Any) -> Any:
+    """numpy scalars and arrays in metrics -> JSON."""
+    return v.tolist() if hasattr(v, "tolist") else str(v)
