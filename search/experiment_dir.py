@@ -57,9 +57,19 @@ def check_writable(storage: str) -> str | None:
 
 
 def save_experiment_files(exp_path: str, config: dict[str, Any], space: Space) -> None:
+    files = {CONFIG_FILE: yaml.safe_dump(config, sort_keys=False), SPACE_FILE: yaml.safe_dump(space.raw, sort_keys=False)}
+    if is_uri(exp_path):
+        import pyarrow.fs
+
+        fs, path = pyarrow.fs.FileSystem.from_uri(exp_path)
+        fs.create_dir(path, recursive=True)
+        for name, text in files.items():
+            with fs.open_output_stream(f"{path}/{name}") as f:
+                f.write(text.encode())
+        return
     Path(exp_path).mkdir(parents=True, exist_ok=True)
-    (Path(exp_path) / CONFIG_FILE).write_text(yaml.safe_dump(config, sort_keys=False))
-    (Path(exp_path) / SPACE_FILE).write_text(yaml.safe_dump(space.raw, sort_keys=False))
+    for name, text in files.items():
+        (Path(exp_path) / name).write_text(text)
 
 
 def read_config_dict(exp_path: str | Path) -> dict[str, Any]:
