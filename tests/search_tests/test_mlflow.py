@@ -34,8 +34,9 @@ def test_runs_match_results_on_disk(search):
         assert run.data.params == {k: str(v) for k, v in params.items()}
         rows = read_results(d / "result.json")
         history = client.get_metric_history(run.info.run_id, "val_acc")
-        assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == \
-            pytest.approx([(r["training_iteration"], r["val_acc"]) for r in rows])
+        history = sorted(history, key=lambda m: m.step)
+        assert [m.step for m in history] == [r["training_iteration"] for r in rows]
+        assert [m.value for m in history] == pytest.approx([r["val_acc"] for r in rows])
         assert [m.value for m in client.get_metric_history(run.info.run_id, "epoch")] == [r["epoch"] for r in rows]
         assert run.info.status == "FINISHED"
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
