@@ -39,7 +39,7 @@ def _best(snap: ProgressSnapshot) -> str:
 
 
 def _time(snap: ProgressSnapshot) -> str:
-    if snap.remaining_s is None:
+    if snap.remaining_s is None or snap.finished:
         return f"{clock(snap.elapsed_s)} elapsed"
     return f"{clock(snap.elapsed_s)} elapsed, {clock(snap.remaining_s)} left of {clock(snap.time_budget_s or 0)}"
 
@@ -90,6 +90,7 @@ class LiveProgress(Callback):
         self.t0 = time.time()
         self.last_draw = 0.0
         self.drawn = 0  # lines of the TTY view currently on screen
+        self.last_line = ""
         self.epochs = 0
         self.trials: list = []
 
@@ -138,7 +139,11 @@ class LiveProgress(Callback):
     def _draw(self, snap: ProgressSnapshot, final: bool = False) -> None:
         self.last_draw = time.time()
         if not self.tty:
-            print(f"[{clock(snap.elapsed_s)}] {render_line(snap)}", file=self.stream, flush=True)
+            line = render_line(snap)
+            if final and line == self.last_line:
+                return  # the last trial's ending already printed this
+            self.last_line = line
+            print(f"[{clock(snap.elapsed_s)}] {line}", file=self.stream, flush=True)
             return
         self._erase()
         lines = render_lines(snap)
