@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from ray.tune import Callback
 
@@ -90,46 +90,58 @@ class LiveProgress(Callback):
         self.t0 = time.time()
         self.last_draw = 0.0
         self.drawn = 0  # lines of the TTY view currently on screen
-        self.last_line = ""
+        self.last_state: tuple = ()
+        self.broken = False
         self.epochs = 0
         self.trials: list = []
 
-    def snapshot(self, trials: list | None = None, ended_ids: tuple[str, ...] = ()) -> ProgressSnapshot:
+    def snapshot(self, trials: list | None = None, ending: dict[str, str] | None = None) -> ProgressSnapshot:
         snap = from_trials(trials if trials is not None else self.trials, budget=self.num_samples,
                            metric=self.metric, mode=self.mode, max_epochs=self.max_epochs,
                            elapsed_s=time.time() - self.t0, time_budget_s=self.time_budget_s,
-                           ended_ids=ended_ids, epochs=self.epochs)
+                           ending=ending, epochs=self.epochs)
         snap.cpus, snap.gpus = _cluster_use()
         return snap
 
-    # --- Tune callback hooks -------------------------------------------------------------------
+    # --- Tune callback hooks: a failure in the view is reported once and never stops the search ---
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         self.trials = trials
         if time.time() - self.last_draw >= self.every_s:
-            self._draw(self.snapshot(trials))
+            self._safely(lambda: self._draw(self.snapshot(trials)))
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        self.epochs += 1  # every report is one epoch (restored trials re-report nothing they already did)
+        self.epochs += 1  # every report is one epoch
         self.trials = trials
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         last = trial.last_result or {}
         v = last.get(self.metric)
         shown = f"{v:.4f}" if isinstance(v, (int, float)) else "-"
-        self._event(f"trial {trial.trial_id} ended after {last.get('epoch', 0)} epoch(s): {self.metric}={shown}",
-                    trials, (trial.trial_id,))
+        line = f"trial {trial.trial_id} ended after {last.get('epoch', 0)} epoch(s): {self.metric}={shown}"
+        self._safely(lambda: self._event(line, trials, {trial.trial_id: "TERMINATED"}))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._event(f"trial {trial.trial_id} errored (see {trial.path}/error.txt)", trials)
+        line = f"trial {trial.trial_id} errored (see {trial.path}/error.txt)"
+        self._safely(lambda: self._event(line, trials, {trial.trial_id: "ERROR"}))
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
-        self._draw(self.snapshot(trials), final=True)
+        self._safely(lambda: self._draw(self.snapshot(trials), final=True))
+
+    def _safely(self, draw: Callable[[], None]) -> None:
+        if self.broken:
+            return
+        try:
+            draw()
+        except Exception as e:  # noqa: BLE001 - hours of training matter more than the view
+            self.broken = True
+            print(f"hpsearch: progress view off after an internal error ({type(e).__name__}: {e}); "
+                  "the search goes on", file=sys.stderr, flush=True)
 
     # --- drawing -------------------------------------------------------------------------------
-    def _event(self, line: str, trials: list, ended_ids: tuple[str, ...] = ()) -> None:
+    def _event(self, line: str, trials: list, ending: dict[str, str]) -> None:
         self._erase()
         print(f"[{clock(time.time() - self.t0)}] {line}", file=self.stream, flush=True)
-        self._draw(self.snapshot(trials, ended_ids))
+        self._draw(self.snapshot(trials, ending))
 
     def _erase(self) -> None:
         if self.tty and self.drawn:
@@ -139,11 +151,11 @@ class LiveProgress(Callback):
     def _draw(self, snap: ProgressSnapshot, final: bool = False) -> None:
         self.last_draw = time.time()
         if not self.tty:
-            line = render_line(snap)
-            if final and line == self.last_line:
+            state = (_counts(snap), _best(snap), snap.epochs)
+            if final and state == self.last_state:
                 return  # the last trial's ending already printed this
-            self.last_line = line
-            print(f"[{clock(snap.elapsed_s)}] {line}", file=self.stream, flush=True)
+            self.last_state = state
+            print(f"[{clock(snap.elapsed_s)}] {render_line(snap)}", file=self.stream, flush=True)
             return
         self._erase()
         lines = render_lines(snap)

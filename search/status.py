@@ -79,23 +79,23 @@ def _is_better(value: float, best: float | None, mode: str) -> bool:
 
 
 def from_trials(trials: Iterable[Any], *, budget: int, metric: str, mode: str, max_epochs: int,
-                elapsed_s: float, time_budget_s: float | None = None, ended_ids: Iterable[str] = (),
+                elapsed_s: float, time_budget_s: float | None = None, ending: dict[str, str] | None = None,
                 epochs: int | None = None) -> ProgressSnapshot:
     """Snapshot of live Ray Tune `Trial` objects (inside a Tune callback).
 
-    `ended_ids` names trials that Ray is ending right now but whose status is not yet updated
-    (Tune calls `on_trial_complete` before it marks the trial TERMINATED).
+    `ending` maps trials that Ray is ending right now to the status they are about to get
+    ("TERMINATED" or "ERROR"): Tune calls `on_trial_complete`/`on_trial_error` before it updates it.
     """
     from analysis.load import ended
 
-    ended_ids = set(ended_ids)
+    ending = ending or {}
     snap = ProgressSnapshot(budget=budget, metric=metric, mode=mode, elapsed_s=elapsed_s,
                             time_budget_s=time_budget_s)
     counted_epochs = 0
     for t in trials:
         last = t.last_result or {}
         n = int(last.get("epoch", 0) or 0)
-        status = "TERMINATED" if t.trial_id in ended_ids and t.status == "RUNNING" else t.status
+        status = ending.get(t.trial_id, t.status)
         state = classify(ended(status, last, n, max_epochs))
         snap.counts[state] = snap.counts.get(state, 0) + 1
         counted_epochs += n

@@ -78,3 +78,15 @@ def test_run_prints_periodic_summaries_that_match_disk(search):
     assert last.group(9) == best["trial_id"]
     assert int(last.group(10)) == int(exp.trials["epochs"].sum())
     assert ended_so_far == set(exp.trials["trial_id"])
+
+
+def test_a_broken_view_never_stops_the_search(capsys):
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("stream closed")
+
+    view = LiveProgress("val_acc", "max", 8, 4, stream=Closed(), tty=False)
+    view.on_experiment_end([])  # would raise into Ray Tune's loop without the guard
+    view.on_experiment_end([])
+    err = capsys.readouterr().err
+    assert view.broken and err.count("progress view off after an internal error (OSError: stream closed)") == 1
