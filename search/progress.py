@@ -92,14 +92,13 @@ class LiveProgress(Callback):
         self.drawn = 0  # lines of the TTY view currently on screen
         self.last_state: tuple = ()
         self.broken = False
-        self.epochs = 0
         self.trials: list = []
 
     def snapshot(self, trials: list | None = None, ending: dict[str, str] | None = None) -> ProgressSnapshot:
         snap = from_trials(trials if trials is not None else self.trials, budget=self.num_samples,
                            metric=self.metric, mode=self.mode, max_epochs=self.max_epochs,
                            elapsed_s=time.time() - self.t0, time_budget_s=self.time_budget_s,
-                           ending=ending, epochs=self.epochs)
+                           ending=ending)
         snap.cpus, snap.gpus = _cluster_use()
         return snap
 
@@ -110,7 +109,6 @@ class LiveProgress(Callback):
             self._safely(lambda: self._draw(self.snapshot(trials)))
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        self.epochs += 1  # every report is one epoch
         self.trials = trials
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

@@ -79,8 +79,8 @@ def _is_better(value: float, best: float | None, mode: str) -> bool:
 
 
 def from_trials(trials: Iterable[Any], *, budget: int, metric: str, mode: str, max_epochs: int,
-                elapsed_s: float, time_budget_s: float | None = None, ending: dict[str, str] | None = None,
-                epochs: int | None = None) -> ProgressSnapshot:
+                elapsed_s: float, time_budget_s: float | None = None, ending: dict[str, str] | None = None
+                ) -> ProgressSnapshot:
     """Snapshot of live Ray Tune `Trial` objects (inside a Tune callback).
 
     `ending` maps trials that Ray is ending right now to the status they are about to get
@@ -91,16 +91,14 @@ def from_trials(trials: Iterable[Any], *, budget: int, metric: str, mode: str, m
     ending = ending or {}
     snap = ProgressSnapshot(budget=budget, metric=metric, mode=mode, elapsed_s=elapsed_s,
                             time_budget_s=time_budget_s)
-    counted_epochs = 0
     for t in trials:
         last = t.last_result or {}
         n = int(last.get("epoch", 0) or 0)
         status = ending.get(t.trial_id, t.status)
         state = classify(ended(status, last, n, max_epochs))
         snap.counts[state] = snap.counts.get(state, 0) + 1
-        counted_epochs += n
+        snap.epochs += n  # epochs reached, as on disk (a resumed search counts its earlier epochs too)
         _offer_best(snap, t.trial_id, last.get(metric), t.config)
-    snap.epochs = counted_epochs if epochs is None else epochs
     return snap
 
 
