@@ -52,11 +52,11 @@ def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> 
     from analysis import leaderboard, load_experiment, to_terminal
     from analysis.load import PENDING, UNFINISHED
 
-    from .progress import LiveProgress
+    from .progress import LiveProgress, quiet_console
 
     callbacks: list = []
     if not args.verbose:
-        _quiet()
+        quiet_console()
         callbacks.append(LiveProgress(cfg.search.metric, cfg.mode, cfg.budget.num_samples, cfg.budget.max_epochs,
                                       cfg.budget.time_budget_s, every_s=args.progress_every))
     if args.mlflow:
@@ -78,20 +78,6 @@ def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> 
         print(f"the search did not finish. Resume with:\n  hpsearch resume {path}", file=sys.stderr)
         return 1
     return 0
-
-
-def _quiet() -> None:
-    """Ray's and Optuna's own console output off: the progress view says it all (--verbose brings it back)."""
-    import logging
-    import warnings
-
-    import optuna
-
-    # Ray's new console output prints a config table and result paths even at verbose=0; the old one does not
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    logging.getLogger("ray").setLevel(logging.ERROR)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -168,11 +154,21 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds > 0 expected")
+    return value
+
+
 def _watch_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="Ray Tune's own progress tables and worker logs")
-    p.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
+    p.add_argument("--progress-every", type=_positive, default=30.0, metavar="SECONDS",
                    help="seconds between progress lines when the output is not a terminal")
-    p.add_argument("--mlflow", metavar="URI", help="also log each trial as an MLflow run (file:///path, sqlite:///f.db, "
+    p.add_argument("--mlflow", metavar="URI", help="also log each trial as an MLflow run (sqlite:///mlflow.db or "
                    "http://host:5000); needs pip install 'hpsearch[mlflow]'")
 
 

@@ -6,8 +6,11 @@ log (no escape codes). Tests assert on the snapshot and on the plain lines.
 """
 from __future__ import annotations
 
+import logging
 import math
+import os
 import sys
+import warnings
 import time
 from typing import Any, Callable, TextIO
 
@@ -18,6 +21,17 @@ from .status import DONE, ERRORED, PENDING, RUNNING, STOPPED, ProgressSnapshot, 
 # ANSI: move the cursor to the start of the line N lines up, and clear to the end of the screen
 _UP = "\x1b[{n}F"
 _CLEAR = "\x1b[J"
+
+
+def quiet_console() -> None:
+    """Ray's and Optuna's own console output off: the view says it all (`--verbose` keeps them)."""
+    import optuna
+
+    # Ray's new console output prints a config table and result paths even at verbose=0; the old one does not
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    logging.getLogger("ray").setLevel(logging.ERROR)
 
 
 def clock(seconds: float) -> str:
