@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 1
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -18,7 +19,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from .config import ConfigError
     from .launch import LaunchError
 
-    return (ConfigError, SpaceError, DataError, LaunchError, FileNotFoundError)
+    # OSError: unreadable or missing files and folders the user named
+    return (ConfigError, SpaceError, DataError, LaunchError, OSError)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -52,9 +54,17 @@ def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> 
     from analysis import leaderboard, load_experiment, to_terminal
     from analysis.load import PENDING, UNFINISHED
 
-    from .progress import ProgressLines
+    from .progress import LiveProgress, quiet_console
 
-    callbacks = [] if args.verbose else [ProgressLines(cfg.search.metric, cfg.mode, cfg.budget.num_samples)]
+    callbacks: list = []
+    if not args.verbose:
+        quiet_console()
+        callbacks.append(LiveProgress(cfg.search.metric, cfg.mode, cfg.budget.num_samples, cfg.budget.max_epochs,
+                                      cfg.budget.time_budget_s, every_s=args.progress_every))
+    if args.mlflow:
+        from .tracking import mlflow_callback
+
+        callbacks.append(mlflow_callback(args.mlflow, cfg.name))
     try:
         fit(callbacks)
     except KeyboardInterrupt:
@@ -69,6 +79,18 @@ def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> 
     if len(open_trials) or len(exp.trials) < cfg.budget.num_samples and not cfg.budget.time_budget_s:
         print(f"the search did not finish. Resume with:\n  hpsearch resume {path}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .progress import render_line, render_lines
+    from .status import from_disk
+
+    snap = from_disk(args.results_dir)
+    if not args.oneline:
+        state = "finished" if snap.finished else "not finished (running, or interrupted: hpsearch resume resumes it)"
+        print(f"{Path(args.results_dir).resolve()}: {state}")
+    print(render_line(snap) if args.oneline else "\n".join(render_lines(snap)))
     return 0
 
 
@@ -171,6 +193,24 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: seconds > 0 expected")
+    return value
+
+
+def _watch_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verbose", action="store_true", help="Ray Tune's own progress tables and worker logs")
+    p.add_argument("--progress-every", type=_positive, default=30.0, metavar="SECONDS",
+                   help="seconds between progress lines when the output is not a terminal")
+    p.add_argument("--mlflow", metavar="URI", help="also log each trial as an MLflow run (sqlite:///mlflow.db or "
+                   "http://host:5000); needs pip install 'hpsearch[mlflow]'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hpsearch", description="Distributed hyperparameter search for image classifiers.")
     p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
@@ -182,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--address", help="join a Ray cluster: auto, HOST:PORT or ray://HOST:10001")
     r.add_argument("--data-dir", help="folder holding the dataset files")
     r.add_argument("--top", type=int, default=10, help="leaderboard rows printed at the end")
-    r.add_argument("--verbose", action="store_true", help="Ray Tune's own progress tables and worker logs")
+    _watch_args(r)
     r.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("resume", help="continue an interrupted search")
@@ -190,8 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--address", help="join a Ray cluster: auto, HOST:PORT or ray://HOST:10001")
     s.add_argument("--num-samples", type=int, help="raise the trial budget of a finished or interrupted search")
     s.add_argument("--top", type=int, default=10)
-    s.add_argument("--verbose", action="store_true")
+    _watch_args(s)
     s.set_defaults(fn=cmd_resume)
+
+    st = sub.add_parser("status", help="progress of a search (running anywhere, or finished), read from its folder")
+    st.add_argument("results_dir")
+    st.add_argument("--oneline", action="store_true", help="one plain line, as in a log")
+    st.set_defaults(fn=cmd_status)
 
     lb = sub.add_parser("leaderboard", help="rank the trials of one or more experiments")
     lb.add_argument("results_dirs", nargs="+")
@@ -261,6 +306,17 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as e:  # noqa: BLE001 - a bug or a failure inside Ray: one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+            return EXIT_INTERNAL
+        print(f"error: {type(e).__name__}: {_first_line(e)}\n(run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else "(no message)"
 
 
 if __name__ == "__main__":

@@ -62,8 +62,9 @@ def connect(address: str | None, verbose: bool = False) -> None:
         return
     # per-epoch checkpoints are the point; Ray's warning about frequent state snapshots is noise here
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # without --verbose only errors: Ray's start-up warnings would break the progress view
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": verbose,
-                              "logging_level": logging.INFO if verbose else logging.WARNING}
+                              "logging_level": logging.INFO if verbose else logging.ERROR}
     if address:
         kwargs["address"] = address
     ray.init(**kwargs)

@@ -1,66 +1,190 @@
-"""One-line progress from the driver: a line per finished trial, plus a periodic summary."""
+"""Live progress from the driver: a refreshing view on a terminal, one-line summaries in a log.
+
+The view is computed as plain data first (`search.status.ProgressSnapshot`), then rendered:
+`render_lines` for a terminal (redrawn in place with ANSI codes) and `render_line` for a plain
+log (no escape codes). Tests assert on the snapshot and on the plain lines.
+"""
 from __future__ import annotations
 
+import logging
 import math
+import os
 import sys
+import warnings
 import time
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from ray.tune import Callback
 
-from trainables.metrics import EPOCH
+from .status import DONE, ERRORED, PENDING, RUNNING, STOPPED, ProgressSnapshot, from_trials
+
+# ANSI: move the cursor to the start of the line N lines up, and clear to the end of the screen
+_UP = "\x1b[{n}F"
+_CLEAR = "\x1b[J"
 
 
-class ProgressLines(Callback):
-    """Prints `[elapsed] trial X ended ...` and `done/running/... best ...` lines (no escape codes)."""
+def quiet_console() -> None:
+    """Ray's and Optuna's own console output off: the view says it all (`--verbose` keeps them)."""
+    import optuna
 
-    def __init__(self, metric: str, mode: str, num_samples: int, stream: TextIO | None = None,
-                 every_s: float = 30.0) -> None:
-        self.metric, self.mode, self.num_samples = metric, mode, num_samples
-        self.stream = stream  # None: sys.stdout at print time (keeps the callback picklable)
-        self.every_s = every_s
+    # Ray's new console output prints a config table and result paths even at verbose=0; the old one does not
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    logging.getLogger("ray").setLevel(logging.ERROR)
+
+
+def clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+def _best(snap: ProgressSnapshot) -> str:
+    if snap.best is None:
+        return f"best {snap.metric} -"
+    params = " ".join(f"{k}={_value(v)}" for k, v in snap.best_params.items())
+    return f"best {snap.metric}={snap.best:.4f} (trial {snap.best_trial}{': ' + params if params else ''})"
+
+
+def _time(snap: ProgressSnapshot) -> str:
+    if snap.remaining_s is None or snap.finished:
+        return f"{clock(snap.elapsed_s)} elapsed"
+    return f"{clock(snap.elapsed_s)} elapsed, {clock(snap.remaining_s)} left of {clock(snap.time_budget_s or 0)}"
+
+
+def _resources(snap: ProgressSnapshot) -> str:
+    parts = []
+    for name, pair in (("CPU", snap.cpus), ("GPU", snap.gpus)):
+        if pair is None:
+            continue
+        used, total = pair
+        parts.append(f"{name} {used:g}" + ("" if math.isnan(total) else f"/{total:g}"))
+    return " ".join(parts)
+
+
+def _counts(snap: ProgressSnapshot) -> str:
+    return (f"{snap.trials}/{snap.budget} trials: {snap.count(DONE)} done, {snap.count(RUNNING)} running, "
+            f"{snap.count(STOPPED)} stopped early, {snap.count(ERRORED)} errored, {snap.count(PENDING)} pending")
+
+
+def render_line(snap: ProgressSnapshot) -> str:
+    """One plain line (no escape codes), for logs and `hpsearch status --oneline`."""
+    parts = [_counts(snap), _best(snap), f"{snap.epochs} epochs", _time(snap), _resources(snap)]
+    return " | ".join(p for p in parts if p)
+
+
+def render_lines(snap: ProgressSnapshot) -> list[str]:
+    """The multi-line view shown on a terminal and by `hpsearch status`."""
+    lines = [_counts(snap), _best(snap), f"{snap.epochs} epochs | {_time(snap)}"]
+    if _resources(snap):
+        lines[-1] += f" | {_resources(snap)} in use"
+    return lines
+
+
+class LiveProgress(Callback):
+    """Ray Tune callback: redraws the view on a TTY (every `refresh_s`), else prints a line every `every_s`.
+
+    Trial endings and errors are printed as their own lines in both modes.
+    """
+
+    def __init__(self, metric: str, mode: str, num_samples: int, max_epochs: int,
+                 time_budget_s: float | None = None, stream: TextIO | None = None, every_s: float = 30.0,
+                 refresh_s: float = 1.0, tty: bool | None = None) -> None:
+        self.metric, self.mode, self.num_samples, self.max_epochs = metric, mode, num_samples, max_epochs
+        self.time_budget_s = time_budget_s
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.every_s = refresh_s if self.tty else every_s
         self.t0 = time.time()
-        self.last_print = 0.0
-        self.best: tuple[float, str] | None = None
-        self.epochs = 0
+        self.last_draw = 0.0
+        self.drawn = 0  # lines of the TTY view currently on screen
+        self.last_state: tuple = ()
+        self.broken = False
+        self.trials: list = []
 
-    def _elapsed(self) -> str:
-        s = int(time.time() - self.t0)
-        return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
+    def snapshot(self, trials: list | None = None, ending: dict[str, str] | None = None) -> ProgressSnapshot:
+        snap = from_trials(trials if trials is not None else self.trials, budget=self.num_samples,
+                           metric=self.metric, mode=self.mode, max_epochs=self.max_epochs,
+                           elapsed_s=time.time() - self.t0, time_budget_s=self.time_budget_s,
+                           ending=ending)
+        snap.cpus, snap.gpus = _cluster_use()
+        return snap
 
-    def _better(self, v: float) -> bool:
-        if self.best is None:
-            return True
-        return v > self.best[0] if self.mode == "max" else v < self.best[0]
+    # --- Tune callback hooks: a failure in the view is reported once and never stops the search ---
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        self.trials = trials
+        if time.time() - self.last_draw >= self.every_s:
+            self._safely(lambda: self._draw(self.snapshot(trials)))
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        self.epochs += 1
-        v = result.get(self.metric)
-        if isinstance(v, (int, float)) and math.isfinite(v) and self._better(v):
-            self.best = (float(v), trial.trial_id)
-        if time.time() - self.last_print >= self.every_s:
-            self._summary(trials)
+        self.trials = trials
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         last = trial.last_result or {}
         v = last.get(self.metric)
         shown = f"{v:.4f}" if isinstance(v, (int, float)) else "-"
-        self._print(f"trial {trial.trial_id} finished after {last.get(EPOCH, 0)} epoch(s): {self.metric}={shown}")
-        self._summary(trials)
+        line = f"trial {trial.trial_id} ended after {last.get('epoch', 0)} epoch(s): {self.metric}={shown}"
+        self._safely(lambda: self._event(line, trials, {trial.trial_id: "TERMINATED"}))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._print(f"trial {trial.trial_id} errored (see {trial.local_path}/error.txt)")
-        self._summary(trials)
+        line = f"trial {trial.trial_id} errored (see {trial.path}/error.txt)"
+        self._safely(lambda: self._event(line, trials, {trial.trial_id: "ERROR"}))
 
-    def _summary(self, trials: list) -> None:
-        counts: dict[str, int] = {}
-        for t in trials:
-            counts[t.status] = counts.get(t.status, 0) + 1
-        best = f"best {self.metric}={self.best[0]:.4f} ({self.best[1]})" if self.best else "best -"
-        self._print(f"trials {counts.get('TERMINATED', 0)} done, {counts.get('RUNNING', 0)} running, "
-                    f"{counts.get('ERROR', 0)} errored, {counts.get('PENDING', 0)} pending of {self.num_samples} | "
-                    f"{best} | {self.epochs} epochs")
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self._safely(lambda: self._draw(self.snapshot(trials), final=True))
 
-    def _print(self, line: str) -> None:
-        self.last_print = time.time()
-        print(f"[{self._elapsed()}] {line}", file=self.stream or sys.stdout, flush=True)
+    def _safely(self, draw: Callable[[], None]) -> None:
+        if self.broken:
+            return
+        try:
+            draw()
+        except Exception as e:  # noqa: BLE001 - hours of training matter more than the view
+            self.broken = True
+            print(f"hpsearch: progress view off after an internal error ({type(e).__name__}: {e}); "
+                  "the search goes on", file=sys.stderr, flush=True)
+
+    # --- drawing -------------------------------------------------------------------------------
+    def _event(self, line: str, trials: list, ending: dict[str, str]) -> None:
+        self._erase()
+        print(f"[{clock(time.time() - self.t0)}] {line}", file=self.stream, flush=True)
+        self._draw(self.snapshot(trials, ending))
+
+    def _erase(self) -> None:
+        if self.tty and self.drawn:
+            self.stream.write(_UP.format(n=self.drawn) + _CLEAR)
+            self.drawn = 0
+
+    def _draw(self, snap: ProgressSnapshot, final: bool = False) -> None:
+        self.last_draw = time.time()
+        if not self.tty:
+            state = (_counts(snap), _best(snap), snap.epochs)
+            if final and state == self.last_state:
+                return  # the last trial's ending already printed this
+            self.last_state = state
+            print(f"[{clock(snap.elapsed_s)}] {render_line(snap)}", file=self.stream, flush=True)
+            return
+        self._erase()
+        lines = render_lines(snap)
+        self.stream.write("\n".join(lines) + "\n")
+        self.stream.flush()
+        self.drawn = 0 if final else len(lines)
+
+
+def _cluster_use() -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
+    """(in use, total) CPUs and GPUs of the Ray cluster, or None when unknown."""
+    try:
+        import ray
+
+        total, free = ray.cluster_resources(), ray.available_resources()
+    except Exception:  # noqa: BLE001 - the view must never break a search
+        return None, None
+    cpu = (total.get("CPU", 0) - free.get("CPU", 0), total.get("CPU", 0))
+    gpu = (total.get("GPU", 0) - free.get("GPU", 0), total["GPU"]) if total.get("GPU") else None
+    return cpu, gpu
+

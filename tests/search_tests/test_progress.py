@@ -1,0 +1,92 @@
+"""The live progress view: plain data first, then a TTY view or plain one-line summaries."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from analysis import load_experiment
+from search.progress import LiveProgress, render_line, render_lines
+from search.status import ProgressSnapshot
+
+from .monitored import NUM_SAMPLES, monitored_search
+
+SUMMARY = re.compile(r"(\d+)/(\d+) trials: (\d+) done, (\d+) running, (\d+) stopped early, (\d+) errored, "
+                     r"(\d+) pending \| best val_acc=?([-\d.]+)(?: \(trial (\w+))?.*?\| (\d+) epochs")
+ENDED = re.compile(r"trial (\w+) ended after")
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory, ray_session):
+    return monitored_search(tmp_path_factory.getbasetemp() / "monitored")
+
+
+def _snapshot(**counts: int) -> ProgressSnapshot:
+    return ProgressSnapshot(budget=8, metric="val_acc", mode="max", counts=counts, best=0.8125, best_trial="ab12",
+                            best_params={"family": "cnn", "lr": 0.0031}, epochs=11, elapsed_s=125.0,
+                            time_budget_s=600.0, cpus=(2.0, 4.0))
+
+
+def test_render_line_is_plain_and_complete():
+    line = render_line(_snapshot(done=2, running=2, **{"stopped early": 1}, pending=1))
+    assert "\x1b" not in line and "\n" not in line
+    assert line.startswith("6/8 trials: 2 done, 2 running, 1 stopped early, 0 errored, 1 pending")
+    assert "best val_acc=0.8125 (trial ab12: family=cnn lr=0.0031)" in line
+    assert "11 epochs" in line and "0:02:05 elapsed, 0:07:55 left of 0:10:00" in line and "CPU 2/4" in line
+
+
+def test_tty_view_redraws_in_place():
+    stream = io.StringIO()
+    view = LiveProgress("val_acc", "max", 8, 4, stream=stream, tty=True)
+    view._draw(_snapshot(running=2))
+    first = stream.getvalue()
+    assert "\x1b" not in first and first.count("\n") == len(render_lines(_snapshot(running=2)))
+    view._draw(_snapshot(done=1, running=2))
+    second = stream.getvalue()[len(first):]
+    assert second.startswith(f"\x1b[{first.count(chr(10))}F\x1b[J")  # back over the old view, then clear it
+    assert "3/8 trials: 1 done" in second
+
+
+@pytest.mark.slow
+def test_run_prints_periodic_summaries_that_match_disk(search):
+    assert search.returncode == 0, search.output
+    out = search.output
+    assert "\x1b" not in out  # not a TTY: no escape codes
+    # Ray's own tables and result-path lines are off without --verbose
+    assert "Configuration for experiment" not in out and "View detailed results" not in out
+    summaries, ended_so_far = [], set()
+    for line in out.splitlines():
+        if m := ENDED.search(line):
+            ended_so_far.add(m.group(1))
+        if m := SUMMARY.search(line):
+            n, budget, done, running, stopped, errored, pending = map(int, m.groups()[:7])
+            # counts add up to the trials that exist at that moment, never past the budget
+            assert done + running + stopped + errored + pending == n <= budget == NUM_SAMPLES, line
+            assert done + stopped + errored >= len(ended_so_far), line
+            summaries.append(m)
+    assert len(summaries) >= 3
+    assert [int(m.group(1)) for m in summaries] == sorted(int(m.group(1)) for m in summaries)
+
+    exp = load_experiment(search.path)
+    trial_dirs = [d for d in search.path.iterdir() if (d / "params.json").is_file()]
+    last = summaries[-1]
+    assert int(last.group(1)) == len(trial_dirs) == len(exp.trials) == NUM_SAMPLES
+    assert int(last.group(3)) + int(last.group(5)) == NUM_SAMPLES  # all done or stopped early
+    best = exp.trials.loc[exp.trials["best_val_acc"].idxmax()]
+    assert float(last.group(8)) == pytest.approx(best["best_val_acc"], abs=5e-5)
+    assert last.group(9) == best["trial_id"]
+    assert int(last.group(10)) == int(exp.trials["epochs"].sum())
+    assert ended_so_far == set(exp.trials["trial_id"])
+
+
+def test_a_broken_view_never_stops_the_search(capsys):
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError("stream closed")
+
+    view = LiveProgress("val_acc", "max", 8, 4, stream=Closed(), tty=False)
+    view.on_experiment_end([])  # would raise into Ray Tune's loop without the guard
+    view.on_experiment_end([])
+    err = capsys.readouterr().err
+    assert view.broken and err.count("progress view off after an internal error (OSError: stream closed)") == 1
