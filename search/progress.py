@@ -98,7 +98,7 @@ class LiveProgress(Callback):
                  refresh_s: float = 1.0, tty: bool | None = None) -> None:
         self.metric, self.mode, self.num_samples, self.max_epochs = metric, mode, num_samples, max_epochs
         self.time_budget_s = time_budget_s
-        self.stream = stream or sys.stdout
+        self._stream = stream  # None: sys.stdout at write time, so Ray can pickle the callback with the run
         self.tty = self.stream.isatty() if tty is None else tty
         self.every_s = refresh_s if self.tty else every_s
         self.t0 = time.time()
@@ -107,6 +107,16 @@ class LiveProgress(Callback):
         self.last_state: tuple = ()
         self.broken = False
         self.trials: list = []
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stdout
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_stream"] = None  # a stream (or pytest's capture) cannot be pickled into tuner.pkl
+        state["trials"] = []
+        return state
 
     def snapshot(self, trials: list | None = None, ending: dict[str, str] | None = None) -> ProgressSnapshot:
         snap = from_trials(trials if trials is not None else self.trials, budget=self.num_samples,
