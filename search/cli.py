@@ -40,14 +40,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .launch import load_prepared, resume_experiment
+    from .launch import check_resumable, resume_experiment
 
-    prep = load_prepared(args.results_dir)
-    print(f"hpsearch: resuming {prep.path}")
+    cfg = check_resumable(args.results_dir)
+    path = str(Path(args.results_dir).expanduser().resolve())
+    print(f"hpsearch: resuming {path}")
     if args.num_samples:
-        prep.cfg.budget.num_samples = args.num_samples
-    return _fit_and_report(lambda cb: resume_experiment(prep.path, args.verbose, cb, args.address, args.num_samples),
-                           prep.path, prep.cfg, args)
+        cfg.budget.num_samples = args.num_samples
+    return _fit_and_report(lambda cb: resume_experiment(path, args.verbose, cb, args.address, args.num_samples),
+                           path, cfg, args)
 
 
 def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> int:

@@ -129,12 +129,30 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
     return prep.path
 
 
-def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepared:
-    """Re-read a saved experiment's config and space, reload its data (for resume)."""
+def saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """The validated config saved in an experiment folder (cheap: no data, no Ray)."""
     path = Path(path).expanduser().resolve()
     if not (path / CONFIG_FILE).is_file():
         raise LaunchError(f"{path} is not an hpsearch experiment (no {CONFIG_FILE})")
-    cfg = parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
+    return parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
+
+
+def check_resumable(path: str | Path) -> ExperimentConfig:
+    """Config of an experiment whose saved search state is readable; LaunchError naming a damaged file."""
+    from .resume_state import DamagedStateError, validate_state
+
+    cfg = saved_config(path)
+    try:
+        validate_state(Path(path).expanduser().resolve())
+    except DamagedStateError as e:
+        raise LaunchError(f"cannot resume: {e}. Nothing was changed.") from None
+    return cfg
+
+
+def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepared:
+    """Re-read a saved experiment's config and space, reload its data (for resume and analysis)."""
+    path = Path(path).expanduser().resolve()
+    cfg = saved_config(path, overrides)
     space = load_space(path / SPACE_FILE)
     prep = prepare(cfg, path, space)
     prep.path = str(path)  # the folder may have been moved or copied: results go where it is now
@@ -150,14 +168,11 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     """
     from ray import tune
 
-    from .resume_state import DamagedStateError, recorded_history, validate_state
+    from .resume_state import recorded_history
     from .searcher import base_searcher
 
+    check_resumable(path)  # before loading any data: a damaged state file fails in seconds
     prep = load_prepared(path)
-    try:
-        validate_state(Path(prep.path))
-    except DamagedStateError as e:
-        raise LaunchError(f"cannot resume: {e}. Nothing was changed.") from None
     if num_samples is not None and num_samples < prep.cfg.budget.num_samples:
         raise LaunchError(f"--num-samples {num_samples} is below the experiment's {prep.cfg.budget.num_samples}")
     connect(address or prep.cfg.address, verbose)

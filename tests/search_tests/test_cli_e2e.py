@@ -97,3 +97,18 @@ def test_resume_of_a_finished_search_changes_nothing(finished):
 def test_leaderboard_of_a_non_experiment_is_a_clear_error(tmp_path, capsys):
     assert main(["leaderboard", str(tmp_path)]) == 2
     assert "is not an hpsearch experiment" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_resume_num_samples_grows_a_finished_search(finished):
+    import optuna
+
+    before = {p.parent.name: p.read_bytes() for p in finished.glob("trial_*/result.json")}
+    assert len(before) == 6
+    assert main(["resume", str(finished), "--num-samples", "10"]) == 0
+    after = {p.parent.name: p.read_bytes() for p in finished.glob("trial_*/result.json")}
+    assert len(after) == 10
+    assert {k: after[k] for k in before} == before, "the first 6 trials are untouched"
+    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{finished / 'optuna.db'}")
+    assert len(study.trials) == 10
+    assert load_experiment(finished).config["budget"]["num_samples"] == 10
