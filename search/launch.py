@@ -181,6 +181,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     # what Ray does not save: ASHA's rungs, and a larger budget when asked for
     tune_config = tuner._local_tuner._tune_config
     base_searcher(tune_config.search_alg).study_dir = prep.path
+    tune_config.search_alg.experiment_path = prep.path
     tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric))
     if num_samples is not None:
         tune_config.num_samples = num_samples

@@ -93,10 +93,12 @@ def test_moved_folder_with_a_damaged_checkpoint_resumes_in_its_new_place(interru
     checkpoint = sorted(victim_trial.glob("checkpoint_*"))[-1] / "state.pt"
     checkpoint.write_bytes(checkpoint.read_bytes()[:100])
     epochs_before = [r["epoch"] for r in read_results(victim_trial / "result.json")]
+    original = snapshot(interrupted)  # the folder the search was launched in (its state names it)
     resume(exp)
     assert not (tmp_path / "staging").exists()
+    assert snapshot(interrupted) == original, "a resumed copy wrote into the original folder"
     table = load_experiment(exp).trials
-    assert len(table) == 4 and set(table["ended"]) == {"completed"}
+    assert len(table) == 4 and set(table["ended"]) == {"completed"}, table[["trial_id", "ended", "epochs", "status"]]
     for d in exp.glob("trial_*"):
         epochs = [r["epoch"] for r in read_results(d / "result.json")]
         assert epochs[-1] == 3, (d, epochs)
