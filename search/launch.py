@@ -182,7 +182,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     tune_config = tuner._local_tuner._tune_config
     base_searcher(tune_config.search_alg).study_dir = prep.path
     tune_config.search_alg.experiment_path = prep.path
-    tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric))
+    tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
     if num_samples is not None:
         tune_config.num_samples = num_samples
         tune_config.search_alg.extend_to = num_samples

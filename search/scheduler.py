@@ -17,9 +17,12 @@ from .config import ExperimentConfig
 
 
 class ResumableASHA(AsyncHyperBandScheduler):
-    def replay(self, history: Iterable[tuple[str, int, float]]) -> int:
-        """Feed recorded `(trial_id, epoch, value)` results, in the order they happened, into the rungs."""
-        sign = 1.0 if self._mode == "max" else -1.0
+    def replay(self, history: Iterable[tuple[str, int, float]], mode: str) -> int:
+        """Feed recorded `(trial_id, epoch, value)` results, in the order they happened, into the rungs.
+
+        `mode` is passed in because a restored scheduler only learns it when the run starts.
+        """
+        sign = 1.0 if mode == "max" else -1.0
         bracket = self._brackets[0]  # one bracket (ASHA); trials are all in it
         n = 0
         for trial_id, epoch, value in history:
