@@ -10,7 +10,8 @@ from search.launch import LaunchError
 from trainables import metrics as M
 
 from .experiment_data import load_experiment_data
-from .final import Progress, ranked_trials, stderr_progress, train_fixed, trial_config
+from .final import ranked_trials, train_fixed, trial_config
+from .progress import Progress, stderr_progress
 from .load import load_experiment
 
 
@@ -27,7 +28,7 @@ def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
 
 
 def cross_validate(results_dir: str | Path, folds: int = 5, top: int = 3, by: str = "best",
-                   progress: Progress | None = stderr_progress) -> pd.DataFrame:
+                   progress: Progress | None = stderr_progress("cross-validation")) -> pd.DataFrame:
     """One row per configuration: mean and std over folds of accuracy and macro F1 (each at its best epoch count)."""
     if folds < 2:
         raise LaunchError(f"--folds must be at least 2, got {folds}")

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,13 +25,9 @@ from .bundle import PREDICTIONS, save_bundle
 from .evaluate import TestEvaluation, evaluate_model
 from .experiment_data import ExperimentData, load_experiment_data
 from .leaderboard import leaderboard
+from .progress import Progress, stderr_progress
 from .load import Experiment, load_experiment
 
-Progress = Callable[[str], None]
-
-
-def stderr_progress(message: str) -> None:
-    print(f"final: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -105,7 +100,7 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
 
 
 def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
-                by: str = "best", progress: Progress | None = stderr_progress) -> FinalModel:
+                by: str = "best", progress: Progress | None = stderr_progress("final")) -> FinalModel:
     """Retrain the best trial's config (or `trial_id`'s) on train+validation for its best epoch count.
 
     Example:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import html
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,15 +15,11 @@ from . import figures as F
 from .evaluate import TestEvaluation, evaluate_trial
 from .importance import param_importances
 from .leaderboard import leaderboard, summary_columns, to_csv, to_markdown
+from .progress import Progress, stderr_progress
 from .load import Experiment, load_experiment
 from .summary import experiment_summary
 
 REPORT_FILE = "report.html"
-Progress = Callable[[str], None]
-
-
-def stderr_progress(message: str) -> None:
-    print(f"report: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -53,7 +48,7 @@ CAPTIONS = {
 
 
 def build_report(results_dir: str | Path, out: str | Path | None = None, top: int = 10, evaluate_top: int = 1,
-                 by: str = "best", progress: Progress | None = stderr_progress) -> Report:
+                 by: str = "best", progress: Progress | None = stderr_progress("report")) -> Report:
     """Write the report of one experiment into `out` (default: `<results_dir>/report/`).
 
     Example:
