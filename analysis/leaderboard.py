@@ -65,8 +65,11 @@ def leaderboard(experiments: Experiment | Iterable[Experiment], by: str = "best"
     t = t.assign(_key=key.fillna(math.inf)).sort_values(["_key", "epochs", "experiment", "trial_id"], kind="stable")
     t = t.drop(columns="_key").reset_index(drop=True)
     t.insert(0, "rank", range(1, len(t) + 1))
-    varying = [c for c in config_columns(t) if t[c].astype(str).nunique() > 1]
-    varying.sort(key=lambda c: (c != "config/family", c))  # family first: it decides which params exist
+    # hide only what every trial shares; a parameter some trials lack (conditional space) is shown where set
+    varying = [c for c in config_columns(t) if t[c].nunique(dropna=False) > 1]
+    # family first (it decides which parameters exist), then the parameters only some trials have
+    # (architecture knobs of a family), then the rest: the terminal view truncates from the right
+    varying.sort(key=lambda c: (c != "config/family", bool(t[c].notna().all()), c))
     t["params"] = [_param_text(row, varying) for _, row in t.iterrows()]
     if top:
         t = t.head(top)

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 extras=${HPSEARCH_EXTRAS:-test}
-"$PY" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[${extras}]"
+"$PY" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -c constraints.txt -e ".[${extras}]"
 
 have_fashion() { "$PY" -c "from trainables.data.mnist import find_idx_files, candidate_dirs
 import sys; sys.exit(0 if any(find_idx_files(d) for _, d in candidate_dirs('fashion_mnist', None)) else 1)"; }

@@ -65,8 +65,8 @@ def connect(address: str | None, verbose: bool = False) -> None:
     # without --verbose only errors: Ray's start-up warnings would break the progress view
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": verbose,
                               "logging_level": logging.INFO if verbose else logging.ERROR}
-    if address:
-        kwargs["address"] = address
+    # "local": always a fresh embedded Ray, never an unrelated cluster that happens to run on this machine
+    kwargs["address"] = address or "local"
     ray.init(**kwargs)
 
 
