@@ -21,7 +21,8 @@ def _filters(space: Space) -> list[Patch]:
 def _dropout(space: Space) -> list[Patch]:
     out = []
     for rate in (0.0, 0.25, 0.5):
-        patch = {n: rate for n in space.names if n.startswith("block_dropout_") or n in ("dense_dropout", "mlp_dropout_1", "mlp_dropout_2")}
+        patch = {n: rate for n in space.names
+                 if n.startswith(("block_dropout_", "mlp_dropout_")) or n == "dense_dropout"}
         out.append(patch)
     return out
 

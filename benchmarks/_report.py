@@ -78,7 +78,8 @@ def write_results(name: str, out: str | Path, result: dict[str, Any], table: str
            "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **result}
     (out / f"{name}.json").write_text(json.dumps(doc, indent=2, default=_jsonable) + "\n")
     hw_line = ", ".join(f"{k}={v}" for k, v in hw.items())
-    md = f"## {name}{' (quick mode: not a measurement)' if quick else ''}\n\n{table}\n\nCommand: `{command}`\n\nHardware: {hw_line}\n"
+    title = f"## {name}" + (" (quick mode: not a measurement)" if quick else "")
+    md = f"{title}\n\n{table}\n\nCommand: `{command}`\n\nHardware: {hw_line}\n"
     (out / f"{name}.md").write_text(md)
     print(md)
     return out / f"{name}.json"

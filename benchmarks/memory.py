@@ -90,10 +90,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="hpsearch-memory-"))
     try:
         if not ray.is_initialized():
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+            # address="local": a private Ray, never another session's cluster on this shared machine
+            ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
         space_file = constant_space_file(work, config)
-        rows = [measure("shared (hpsearch)", lambda: run_shared(space_file, args.data_dir, args.images, args.epochs, work)),
-                measure("own copy per trial", lambda: run_own_copy(config, args.data_dir, args.images, args.epochs, work))]
+        a = args
+        rows = [measure("shared (hpsearch)", lambda: run_shared(space_file, a.data_dir, a.images, a.epochs, work)),
+                measure("own copy per trial", lambda: run_own_copy(config, a.data_dir, a.images, a.epochs, work))]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     shared, own = rows

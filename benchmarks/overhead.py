@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         space_file = constant_space_file(work, config)
         compute = median_spread(pure_compute(config, data, settings, max(3, args.trials // 2)))
         if not ray.is_initialized():
-            ray.init(num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False)
+            # address="local": a private Ray, never another session's cluster on this shared machine
+            ray.init(address="local", num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False)
         walls: dict[str, list[float]] = {"hpsearch": [], "bare_ray": []}
         for _ in range(args.repeats):  # interleaved, so machine load affects both alike
             walls["hpsearch"].append(hpsearch(space_file, args.images, args.data_dir, args.trials,

@@ -38,6 +38,7 @@ from ._report import arg_parser, markdown_table, median_spread, write_results
 from .overhead import FASHION_DIR
 
 METRIC = "val_acc"
+METHODS = ("hpsearch", "random", "ofat")
 HAND_TUNED_LENET5 = 0.883  # what our users reach by hand on Fashion-MNIST (LeNet-5, 10 epochs)
 
 
@@ -104,7 +105,8 @@ def run_ofat(a: Any, seed: int, budget: float, storage: Path, data: TrialData) -
         first, left = False, budget - (time.time() - t0)
         if not configs or left <= 1:
             continue
-        tuner = tune.Tuner(_trainable(data, TrainSettings(max_epochs=a.max_epochs, seed=seed, num_threads=1), ofat_trial),
+        settings = TrainSettings(max_epochs=a.max_epochs, seed=seed, num_threads=1)
+        tuner = tune.Tuner(_trainable(data, settings, ofat_trial),
                            param_space={"ofat": tune.grid_search(configs)},
                            tune_config=tune.TuneConfig(metric=METRIC, mode="max", max_concurrent_trials=a.concurrency,
                                                        time_budget_s=left),
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = arg_parser(__doc__.splitlines()[0])
     p.add_argument("--budget", type=float, default=600, help="wall-clock seconds per method and seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--methods", nargs="+", default=["hpsearch", "random", "ofat"], choices=["hpsearch", "random", "ofat"])
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--space", default="cnn", help="a preset or space file; ofat starts from its warm-start config")
     p.add_argument("--train-subset", type=int, default=12000, help="training images (before the validation split)")
     p.add_argument("--max-epochs", type=int, default=4)
@@ -190,7 +192,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     x_test, y_test = raw.x_test[:args.test_images], raw.y_test[:args.test_images]
     work = Path(tempfile.mkdtemp(prefix="hpsearch-efficiency-"))
     if not ray.is_initialized():
-        ray.init(num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False)
+        # address="local": a private Ray, never another session's cluster on this shared machine
+        ray.init(address="local", num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False)
     runners: dict[str, Callable[..., list]] = {
         "hpsearch": lambda seed: run_hpsearch(args, seed, args.budget, work),
         "random": lambda seed: run_random(args, seed, args.budget, work, data_for(seed)),
@@ -218,15 +221,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for method in args.methods:
         accs = [r["test_acc"] for r in runs if r["method"] == method and math.isfinite(r["test_acc"])]
         trials = [r["trials"] for r in runs if r["method"] == method]
-        summary[method] = {"test_acc": median_spread(accs) if accs else None, "trials_median": statistics.median(trials)}
+        summary[method] = {"test_acc": median_spread(accs) if accs else None,
+                           "trials_median": statistics.median(trials)}
         if accs:
             s = summary[method]["test_acc"]
             rows.append([method, len(accs), 100 * s["median"], 100 * s["min"], 100 * s["max"],
                          100 * (s["median"] - HAND_TUNED_LENET5), statistics.median(trials)])
     table = markdown_table(["method", "seeds", "median test acc %", "min %", "max %", "vs 88.3% hand-tuned (points)",
                             "trials (median)"], rows)
-    table += f"\n\nBudget {args.budget:.0f} s per method and seed; space {args.space}; {args.train_subset} training images; " \
-             f"max {args.max_epochs} epochs; {args.concurrency} concurrent trials."
+    table += (f"\n\nBudget {args.budget:.0f} s per method and seed; space {args.space}; "
+              f"{args.train_subset} training images; max {args.max_epochs} epochs; "
+              f"{args.concurrency} concurrent trials.")
     result = {"budget_s": args.budget, "space": args.space, "train_subset": args.train_subset,
               "max_epochs": args.max_epochs, "seeds": args.seeds, "summary": summary, "runs": runs}
     write_results("search_efficiency", args.out, result, table, args.quick)
