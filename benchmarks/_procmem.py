@@ -28,6 +28,28 @@ def smaps_rollup(pid: int) -> dict[str, int] | None:
             "uss": kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)}
 
 
+def shm_mapped(pid: int, marker: str = "/dev/shm/plasma") -> dict[str, int]:
+    """Bytes of Ray's object store (its /dev/shm file) resident in `pid`: {"shm_rss", "shm_shared", "shm_private"}.
+
+    Pages counted as shared are mapped by more than one process: the same physical copy.
+    """
+    out = {"shm_rss": 0, "shm_shared": 0, "shm_private": 0}
+    inside = False
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                head, _, rest = line.partition(" ")
+                if not head.endswith(":"):  # a mapping's header line: "start-end perms offset dev inode path"
+                    inside = marker in rest
+                elif inside and head in ("Rss:", "Shared_Clean:", "Shared_Dirty:", "Private_Clean:", "Private_Dirty:"):
+                    kb = int(rest.split()[0]) * 1024
+                    key = "shm_rss" if head == "Rss:" else "shm_shared" if head.startswith("Shared") else "shm_private"
+                    out[key] += kb
+    except OSError:
+        pass
+    return out
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
@@ -56,7 +78,7 @@ class PeakSampler:
     figures describe one instant at which the trials were alive together.
     """
 
-    def __init__(self, prefix: str, interval_s: float = 0.1) -> None:
+    def __init__(self, prefix: str, interval_s: float = 0.2) -> None:
         self.prefix, self.interval_s = prefix, interval_s
         self.best: dict[int, dict[str, int]] = {}
         self.max_alive = 0
@@ -73,7 +95,7 @@ class PeakSampler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            snap = {pid: m for pid in matching_pids(self.prefix) if (m := smaps_rollup(pid))}
+            snap = {pid: {**m, **shm_mapped(pid)} for pid in matching_pids(self.prefix) if (m := smaps_rollup(pid))}
             # the instant with the most trials alive wins, then the one with the highest total PSS
             key = (len(snap), sum(m["pss"] for m in snap.values()))
             if key > (self.max_alive, sum(m["pss"] for m in self.best.values())):

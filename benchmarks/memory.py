@@ -5,6 +5,8 @@ Two modes, each running 2 trials of the same fixed MLP configuration at the same
   object store hands every trial a zero-copy, read-only view of the same pages;
 - own copy (baseline): a bare Ray Tune function that loads and splits the dataset itself, as a
   trainable without `tune.with_parameters` would.
+Each trial's mapping of the object store (/dev/shm/plasma*) is read too: the shared run should show
+the dataset resident in both trials, as pages shared between them (one physical copy).
 While they run, a sampler reads /proc/<pid>/smaps_rollup of the trial worker processes (`ray::ImplicitFunc`)
 and keeps the instant with both alive and the highest total PSS. USS counts only a process's private
 pages; PSS splits shared pages among the processes mapping them, so a summed PSS counts a shared
@@ -66,10 +68,10 @@ def measure(mode: str, launch) -> dict[str, Any]:
     with PeakSampler(TRIAL_PROCESS) as sampler:
         launch()
     procs = list(sampler.best.values())
-    total = {k: sum(p[k] for p in procs) / MiB for k in ("rss", "pss", "uss")}
+    keys = ("rss", "pss", "uss", "shm_rss", "shm_shared", "shm_private")
     return {"mode": mode, "trial_processes": len(procs),
             "per_process_mib": [{k: v / MiB for k, v in p.items()} for p in procs],
-            "sum_rss_mib": total["rss"], "sum_pss_mib": total["pss"], "sum_uss_mib": total["uss"]}
+            **{f"sum_{k}_mib": sum(p[k] for p in procs) / MiB for k in keys}}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -103,9 +105,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     extra_copies = (own["sum_uss_mib"] - shared["sum_uss_mib"]) / dataset_mib
     result = {"dataset_mib": dataset_mib, "train_images": len(data.y_train), "modes": rows,
               "extra_private_copies_without_sharing": extra_copies}
-    table = markdown_table(["mode", "trials alive", "sum RSS MiB", "sum PSS MiB", "sum USS (private) MiB"],
-                           [[r["mode"], r["trial_processes"], r["sum_rss_mib"], r["sum_pss_mib"], r["sum_uss_mib"]]
-                            for r in rows])
+    table = markdown_table(
+        ["mode", "trials alive", "sum RSS MiB", "sum PSS MiB", "sum USS (private) MiB",
+         "object store resident MiB", "of which shared MiB"],
+        [[r["mode"], r["trial_processes"], r["sum_rss_mib"], r["sum_pss_mib"], r["sum_uss_mib"],
+          r["sum_shm_rss_mib"], r["sum_shm_shared_mib"]] for r in rows])
     table += (f"\n\nDataset (train + validation arrays): {dataset_mib:.1f} MiB. The own-copy trials hold "
               f"{extra_copies:.2f} dataset-sizes more private memory than the shared ones.")
     write_results("memory", args.out, result, table, args.quick)
