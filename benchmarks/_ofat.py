@@ -56,6 +56,6 @@ def stage_configs(space: Space, factor: str, best: dict[str, Any]) -> list[dict[
         for k in range(1, int(cfg.get("conv_blocks", 0)) + 1):  # a new block inherits the last block's dropout
             cfg.setdefault(f"block_dropout_{k}", cfg.get(f"block_dropout_{k - 1}", 0.0))
         if cfg != best and cfg not in out:
-            space.check_config({k: v for k, v in cfg.items() if k != "family"}, f"ofat.{factor}")
+            space.check_config({k: v for k, v in cfg.items() if k != "seed"}, f"ofat.{factor}")  # seed: not searched
             out.append(cfg)
     return out
