@@ -5,7 +5,9 @@ so the three differ only in what wraps the compute:
 - hpsearch: `search.launch.run_experiment` (Optuna TPE in SQLite, ASHA, per-epoch checkpoints,
   experiment files), with a space whose every parameter is a constant;
 - bare Ray Tune: a `Tuner` over a function that calls the same `trainables.loop.run` and only
-  `tune.report`s its metrics (no searcher, no scheduler, no checkpoints), same concurrency;
+  `tune.report`s its metrics (no searcher, no scheduler, no checkpoints), same concurrency, with
+  Ray's defaults (`bare_ray`: a new worker process per trial) and with `reuse_actors=True` as
+  hpsearch sets it (`bare_ray_reuse`: what is left is hpsearch's own cost);
 - pure compute: `trainables.loop.run` called in this process, no Ray at all.
 Per-trial overhead is the slot time a trial occupies beyond its compute:
 `(wall * concurrency - N * compute) / N`. hpsearch and bare Ray runs are interleaved.
@@ -64,13 +66,14 @@ def bare_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings)
 
 
 def bare_ray(config: dict[str, Any], data: TrialData, settings: TrainSettings, n: int, concurrency: int,
-             storage: Path) -> float:
+             storage: Path, reuse_actors: bool = False) -> float:
     """Wall seconds of `n` trials through a plain Tuner (fixed config, default FIFO scheduler, no searcher)."""
     from ray import tune
 
     fn = tune.with_resources(tune.with_parameters(bare_trial, data=data, settings=settings), {"cpu": 1})
     tuner = tune.Tuner(fn, param_space=config,
-                       tune_config=tune.TuneConfig(num_samples=n, max_concurrent_trials=concurrency),
+                       tune_config=tune.TuneConfig(num_samples=n, max_concurrent_trials=concurrency,
+                                                           reuse_actors=reuse_actors),
                        run_config=tune.RunConfig(name=f"bare-{time.time_ns()}", storage_path=str(storage), verbose=0))
     t0 = time.perf_counter()
     tuner.fit()
@@ -92,6 +95,42 @@ def hpsearch(space_file: Path, data_subset: int, data_dir: str, n: int, concurre
     t0 = time.perf_counter()
     run_experiment(prep)
     return time.perf_counter() - t0
+
+
+def component_seconds(config: dict[str, Any], data: TrialData, n: int = 12) -> dict[str, float]:
+    """Seconds per trial of hpsearch's own per-trial work, timed alone: Optuna in SQLite vs in memory
+    (ask, one intermediate report, tell) and writing one epoch's checkpoint (model + optimizer state)."""
+    import optuna
+    import torch
+
+    from trainables.checkpoint import save_state
+    from trainables.loop import build
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, storage in (("optuna_sqlite_s", f"sqlite:///{folder}/study.db"), ("optuna_memory_s", None)):
+            study = optuna.create_study(storage=storage, direction="maximize",
+                                        sampler=optuna.samplers.TPESampler(seed=0, constant_liar=True))
+            t0 = time.perf_counter()
+            for _ in range(n):
+                trial = study.ask()
+                trial.suggest_float("x", 0.0, 1.0)
+                trial.report(0.5, 1)
+                study.tell(trial, 0.5)
+            out[name] = (time.perf_counter() - t0) / n
+        model, _, opt, sched = build(config, data, TrainSettings(max_epochs=1), torch.device("cpu"))
+        model(torch.zeros(2, *data.in_shape)).sum().backward()
+        opt.step()  # the optimizer state exists only after a step
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
+                 "epoch": 1, "config": config}
+        t0 = time.perf_counter()
+        for i in range(n):
+            (Path(folder) / f"ckpt{i}").mkdir()
+            save_state(state, Path(folder) / f"ckpt{i}")
+        out["checkpoint_write_s"] = (time.perf_counter() - t0) / n
+        out["checkpoint_mib"] = sum(f.stat().st_size for f in (Path(folder) / "ckpt0").iterdir()) / 2**20
+    return out
 
 
 def overhead_per_trial(wall: float, n: int, concurrency: int, compute: float) -> float:
@@ -118,19 +157,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     try:
         space_file = constant_space_file(work, config)
         compute = median_spread(pure_compute(config, data, settings, max(3, args.trials // 2)))
+        components = component_seconds(config, data)
         if not ray.is_initialized():
             # address="local": a private Ray, never another session's cluster on this shared machine
             ray.init(address="local", num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False)
-        walls: dict[str, list[float]] = {"hpsearch": [], "bare_ray": []}
-        for _ in range(args.repeats):  # interleaved, so machine load affects both alike
-            walls["hpsearch"].append(hpsearch(space_file, args.images, args.data_dir, args.trials,
-                                              args.concurrency, work))
-            walls["bare_ray"].append(bare_ray(config, data, settings, args.trials, args.concurrency, work))
+        wrappers = {
+            "hpsearch": lambda: hpsearch(space_file, args.images, args.data_dir, args.trials, args.concurrency, work),
+            "bare_ray": lambda: bare_ray(config, data, settings, args.trials, args.concurrency, work),
+            "bare_ray_reuse": lambda: bare_ray(config, data, settings, args.trials, args.concurrency, work, True),
+        }
+        walls: dict[str, list[float]] = {name: [] for name in wrappers}
+        for _ in range(args.repeats):  # interleaved, so machine load affects all alike
+            for name, launch in wrappers.items():
+                walls[name].append(launch())
     finally:
         shutil.rmtree(work, ignore_errors=True)
     c = compute["median"]
     rows, result = [], {"trials": args.trials, "concurrency": args.concurrency, "images": args.images,
-                        "compute_s_per_trial": compute, "runs": {}}
+                        "compute_s_per_trial": compute, "components_s_per_trial": components, "runs": {}}
     for name, w in walls.items():
         wall = median_spread(w)
         per = overhead_per_trial(wall["median"], args.trials, args.concurrency, c)
@@ -138,13 +182,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                 "overhead_s_per_trial": per}
         rows.append([name, args.trials, args.concurrency, wall["median"], wall["median"] / args.trials, c, per])
     rows.append(["pure compute", args.trials, 1, c * args.trials, c, c, 0.0])
-    hp, bare = result["runs"]["hpsearch"]["wall_s"]["median"], result["runs"]["bare_ray"]["wall_s"]["median"]
-    result["hpsearch_over_bare_ray_pct"] = 100 * (hp - bare) / bare
-    result["hpsearch_extra_s_per_trial"] = (hp - bare) * args.concurrency / args.trials
+    hp = result["runs"]["hpsearch"]["wall_s"]["median"]
+    notes = []
+    for name in ("bare_ray", "bare_ray_reuse"):
+        bare = result["runs"][name]["wall_s"]["median"]
+        result[f"hpsearch_over_{name}_pct"] = 100 * (hp - bare) / bare
+        result[f"hpsearch_extra_s_per_trial_over_{name}"] = (hp - bare) * args.concurrency / args.trials
+        notes.append(f"hpsearch wall time over {name}: {result[f'hpsearch_over_{name}_pct']:+.1f}% "
+                     f"({result[f'hpsearch_extra_s_per_trial_over_{name}']:+.2f} s of slot time per trial)")
     table = markdown_table(["wrapper", "trials", "concurrent", "wall s (median)", "wall s / trial",
                             "compute s / trial", "overhead s / trial"], rows)
-    table += (f"\n\nhpsearch wall time over bare Ray Tune: {result['hpsearch_over_bare_ray_pct']:+.1f}% "
-              f"({result['hpsearch_extra_s_per_trial']:+.2f} s of slot time per trial)")
+    ms = {k: v * 1000 for k, v in components.items()}
+    notes.append(f"hpsearch's own per-trial work timed alone: Optuna ask+report+tell "
+                 f"{ms['optuna_sqlite_s']:.0f} ms in SQLite ({ms['optuna_memory_s']:.1f} ms "
+                 f"in memory); one checkpoint ({components['checkpoint_mib']:.1f} MiB) written in "
+                 f"{ms['checkpoint_write_s']:.0f} ms")
+    table += "\n\n" + "\n".join(f"- {n}" for n in notes)
     write_results("overhead", args.out, result, table, args.quick)
     return result
 

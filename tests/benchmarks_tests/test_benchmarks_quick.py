@@ -46,11 +46,12 @@ def test_throughput_quick(tmp_path: Path) -> None:
 def test_overhead_quick(tmp_path: Path) -> None:
     doc = run_quick("overhead", tmp_path)
     assert positive(doc["compute_s_per_trial"]["median"])
-    for name in ("hpsearch", "bare_ray"):
+    for name in ("hpsearch", "bare_ray", "bare_ray_reuse"):
         run = doc["runs"][name]
         assert positive(run["wall_s"]["median"]) and positive(run["wall_s_per_trial"])
         assert math.isfinite(run["overhead_s_per_trial"])
-    assert math.isfinite(doc["hpsearch_over_bare_ray_pct"])
+    assert all(positive(v) for v in doc["components_s_per_trial"].values())
+    assert math.isfinite(doc["hpsearch_over_bare_ray_pct"]) and math.isfinite(doc["hpsearch_over_bare_ray_reuse_pct"])
 
 
 @pytest.mark.slow
