@@ -57,17 +57,34 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def matching_pids(prefix: str) -> list[int]:
-    """Processes (of this user) whose command line starts with `prefix` (Ray names its workers `ray::<Actor>`)."""
-    me = os.getuid()
+def parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the name in (...) may hold spaces
+
+
+def descends_from(pid: int, root: int) -> bool:
+    while pid > 1:
+        pid = parent(pid)
+        if pid == root:
+            return True
+    return False
+
+
+def matching_pids(prefix: str, root: int | None = None) -> list[int]:
+    """Descendants of `root` (default: this process) whose command line starts with `prefix`.
+
+    Ray names its workers `ray::<Actor>`; the workers of a Ray started here descend from this process,
+    which keeps other Ray sessions on a shared machine out of the count.
+    """
+    root = os.getpid() if root is None else root
     out = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if entry.stat().st_uid == me and cmdline(int(entry.name)).startswith(prefix):
-                    out.append(int(entry.name))
-            except OSError:
-                continue
+        pid = int(entry.name) if entry.name.isdigit() else 0
+        if pid and cmdline(pid).startswith(prefix) and descends_from(pid, root):
+            out.append(pid)
     return out
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+LOAD_AT_START = os.getloadavg()[0]  # the machine may be shared: how busy it was when we began, and at the end
 
 
 def arg_parser(description: str) -> argparse.ArgumentParser:
@@ -41,8 +42,7 @@ def hardware() -> dict[str, Any]:
         "cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        # the machine may be shared: the load average says how busy it was while we measured
-        "load_avg_1m": os.getloadavg()[0],
+        "load_avg_1m_start": LOAD_AT_START, "load_avg_1m_end": os.getloadavg()[0],
     }
     for name in ("ray", "optuna"):
         try:
