@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--data-dir", default=FASHION_DIR)
     args = p.parse_args(argv)
     if args.quick:
-        args.trials, args.repeats, args.images = 4, 1, 200
+        args.trials, args.repeats, args.images = 2, 1, 200
     import ray
 
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
