@@ -2,7 +2,7 @@
 then learning rate, then batch size; each stage keeps the best value found and moves on.
 
 A factor is a name and a list of *patches* (partial configs) applied to the current best config.
-Factors whose keys are not in the space are skipped, so the grid works for any preset.
+Factors or values the space does not have are skipped, so the grid works for any preset.
 """
 from __future__ import annotations
 
@@ -45,16 +45,14 @@ def stage_configs(space: Space, factor: str, best: dict[str, Any]) -> list[dict[
     """The configs of one stage: `best` with each patch of `factor` applied, keeping only valid, new ones."""
     out: list[dict[str, Any]] = []
     for patch in FACTORS[factor](space):
-        if not patch or any(k not in space.names for k in patch):
-            continue
+        if not patch or any(k not in space.names or not space.param(k).can_take(v) for k, v in patch.items()):
+            continue  # a factor (or value) this space does not have
         cfg = {**best, **patch}
-        if cfg.get("optimizer") not in ("sgd", "rmsprop"):
-            cfg.pop("momentum", None)
-        for k in [k for k in cfg if k.startswith("filters_") or k.startswith("block_dropout_")]:
-            if int(k.rsplit("_", 1)[1]) > int(cfg.get("conv_blocks", 0)):
-                cfg.pop(k)  # per-block keys beyond the block count do not exist
         for k in range(1, int(cfg.get("conv_blocks", 0)) + 1):  # a new block inherits the last block's dropout
             cfg.setdefault(f"block_dropout_{k}", cfg.get(f"block_dropout_{k - 1}", 0.0))
+        # drop what does not exist under the new values (momentum without sgd, a 3rd block's keys in 2 blocks)
+        present = set(space.existing(cfg))
+        cfg = {k: v for k, v in cfg.items() if k in present or k not in space.names}
         if cfg != best and cfg not in out:
             space.check_config({k: v for k, v in cfg.items() if k != "seed"}, f"ofat.{factor}")  # seed: not searched
             out.append(cfg)
