@@ -10,13 +10,13 @@ from other processes on a shared machine hits both alike.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 
 from spaces import get_preset
-from trainables.data import load_dataset, make_trial_data
+from trainables.data import TrialData, load_dataset, make_trial_data
 from trainables.loop import TrainSettings, build, to_device_uint8, train_one_epoch
 from trainables.models import build_model
 
@@ -31,7 +31,7 @@ def preset_config(preset: str, batch_size: int) -> dict[str, Any]:
     return {"family": preset, **space.warm_start[0], "batch_size": batch_size}
 
 
-def hpsearch_epoch(config: dict[str, Any], data, device: torch.device) -> callable:
+def hpsearch_epoch(config: dict[str, Any], data: TrialData, device: torch.device) -> Callable[[], int]:
     """One training epoch exactly as a trial runs it (uint8 slices, Preprocess, registry loss)."""
     model, pre, opt, _ = build(config, data, TrainSettings(max_epochs=1), device)
     x, y = to_device_uint8(data.x_train, device), torch.from_numpy(data.y_train).to(device)
@@ -43,7 +43,7 @@ def hpsearch_epoch(config: dict[str, Any], data, device: torch.device) -> callab
     return epoch
 
 
-def hand_epoch(config: dict[str, Any], data, device: torch.device) -> callable:
+def hand_epoch(config: dict[str, Any], data: TrialData, device: torch.device) -> Callable[[], int]:
     """The loop a person writes by hand: data pre-normalised to float once, then slice, step."""
     torch.manual_seed(0)
     model = build_model(config, data.in_shape, data.num_classes).to(device)
@@ -67,7 +67,8 @@ def hand_epoch(config: dict[str, Any], data, device: torch.device) -> callable:
     return epoch
 
 
-def measure(preset: str, data, batch_size: int, repeats: int, device: torch.device) -> dict[str, Any]:
+def measure(preset: str, data: TrialData, batch_size: int, repeats: int,
+            device: torch.device) -> dict[str, Any]:
     config = preset_config(preset, batch_size)
     runners = {"hpsearch": hpsearch_epoch(config, data, device), "hand": hand_epoch(config, data, device)}
     for run in runners.values():  # warm-up: first-call allocations and kernel selection
