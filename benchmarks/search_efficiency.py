@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--test-images", type=int, default=None, help="score on the first N test images (default: all)")
     p.add_argument("--data-dir", default=FASHION_DIR)
+    p.add_argument("--keep", action="store_true", help="keep every run's Ray results folder (printed at the end)")
     args = p.parse_args(argv)
     if args.quick:
         # long enough for a trial's worker to start and finish an epoch on a busy 2-core machine
@@ -219,7 +220,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                                    if r.metrics_dataframe is not None),
                              **pick, "curve": curve(results, t0)})
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"results of every run kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     summary, rows = {}, []
     for method in args.methods:
         accs = [r["test_acc"] for r in runs if r["method"] == method and math.isfinite(r["test_acc"])]
