@@ -104,6 +104,9 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
         scheduler=build_scheduler(cfg),
         num_samples=cfg.budget.num_samples,
         time_budget_s=cfg.budget.time_budget_s, trial_dirname_creator=_trial_dirname,
+        # a new trial reuses a finished trial's worker process instead of starting one (and
+        # importing torch) again: the largest per-trial cost (benchmarks/overhead.py)
+        reuse_actors=True,
     )
     run_config = tune.RunConfig(
         name=cfg.name, storage_path=str(Path(prep.path).parent) if "://" not in prep.path else cfg.storage,

@@ -1,0 +1,77 @@
+"""Every benchmark runs in `--quick` mode and writes well-formed JSON + Markdown (numbers, never timings, asserted)."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_quick(name: str, out: Path) -> dict:
+    # a fresh process per script, as a user runs it (each starts and stops its own Ray)
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--quick", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((out / f"{name}.json").read_text())
+    md = (out / f"{name}.md").read_text()
+    assert doc["benchmark"] == name and doc["quick"] is True
+    assert doc["hardware"]["cores"] >= 1 and doc["hardware"]["torch"] and doc["hardware"]["ray"]
+    assert f"python -m benchmarks.{name}" in doc["command"]
+    assert md.startswith(f"## {name}") and "| ---" not in md and "|---|" in md and "Hardware:" in md
+    return doc
+
+
+def positive(x: float) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+@pytest.mark.slow
+def test_throughput_quick(tmp_path: Path) -> None:
+    doc = run_quick("throughput", tmp_path)
+    assert {r["preset"] for r in doc["results"]} == {"cnn", "lenet5"}
+    for r in doc["results"]:
+        assert r["batch_size"] == 128
+        assert positive(r["hpsearch_images_per_s"]["median"]) and positive(r["hand_images_per_s"]["median"])
+        assert positive(r["ratio"]) and len(r["per_repeat_ratio"]) == doc["repeats"]
+
+
+@pytest.mark.slow
+def test_overhead_quick(tmp_path: Path) -> None:
+    doc = run_quick("overhead", tmp_path)
+    assert positive(doc["compute_s_per_trial"]["median"])
+    for name in ("hpsearch", "bare_ray", "bare_ray_reuse"):
+        run = doc["runs"][name]
+        assert positive(run["wall_s"]["median"]) and positive(run["wall_s_per_trial"])
+        assert math.isfinite(run["overhead_s_per_trial"])
+    assert all(positive(v) for v in doc["components_s_per_trial"].values())
+    assert math.isfinite(doc["hpsearch_over_bare_ray_pct"]) and math.isfinite(doc["hpsearch_over_bare_ray_reuse_pct"])
+
+
+@pytest.mark.slow
+def test_memory_quick(tmp_path: Path) -> None:
+    doc = run_quick("memory", tmp_path)
+    assert positive(doc["dataset_mib"])
+    assert [m["mode"] for m in doc["modes"]] == ["shared (hpsearch)", "own copy per trial"]
+    for m in doc["modes"]:
+        assert m["trial_processes"] == 2  # both trials were alive at the sampled instant
+        assert all(positive(m[k]) for k in ("sum_rss_mib", "sum_pss_mib", "sum_uss_mib"))
+    assert math.isfinite(doc["extra_private_copies_without_sharing"])
+
+
+@pytest.mark.slow
+def test_search_efficiency_quick(tmp_path: Path) -> None:
+    doc = run_quick("search_efficiency", tmp_path)
+    assert {r["method"] for r in doc["runs"]} == {"hpsearch", "random", "ofat"}
+    for r in doc["runs"]:
+        assert r["trials"] >= 1 and 0 < r["test_acc"] <= 1 and 0 < r["val_acc"] <= 1
+        assert r["curve"] and all(0 <= t and 0 < v <= 1 for t, v in r["curve"])
+        assert [v for _, v in r["curve"]] == sorted(v for _, v in r["curve"])  # best-so-far never falls
+    for method, s in doc["summary"].items():
+        assert 0 < s["test_acc"]["min"] <= s["test_acc"]["median"] <= s["test_acc"]["max"] <= 1
