@@ -39,6 +39,25 @@ def terminated(exp: Path) -> set[str]:
     return {json.loads(t)["trial_id"] for t, _ in data["trial_data"] if json.loads(t)["status"] == "TERMINATED"}
 
 
+def kill_search(proc: subprocess.Popen, exp: Path) -> None:
+    """SIGKILL the driver like a crash, then wait until nothing writes into the experiment any more.
+
+    Ray's own processes (raylet, the trial workers) run in their own sessions and outlive a killed
+    driver for a few seconds; a worker may still write a checkpoint. Kill them too (their command
+    lines name the driver's session folder, which ends in the driver's pid), then wait for quiet.
+    """
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    subprocess.run(["pkill", "-9", "-f", f"session_[0-9_-]*_{proc.pid}"], check=False)
+    stable_since, last = time.time(), None
+    deadline = time.time() + 60
+    while time.time() - stable_since < 3 and time.time() < deadline:
+        now = sorted((str(p), p.stat().st_size) for p in exp.rglob("*") if p.is_file())
+        if now != last:
+            stable_since, last = time.time(), now
+        time.sleep(0.3)
+
+
 def checkpoints(exp: Path) -> int:
     return len(list(exp.glob("trial_*/checkpoint_*")))
 
@@ -68,8 +87,7 @@ def test_sigkill_then_resume_finishes_exactly_the_budget(tmp_path, fashion_dir, 
         assert proc.poll() is None, f"search ended before the kill point:\n{proc.stdout.read()}"
         assert time.time() < deadline, "kill point never reached"
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started
-    proc.wait()
+    kill_search(proc, exp)
     done_before = terminated(exp)
     frozen = {d: (exp / f"trial_{d}" / "result.json").read_bytes() for d in done_before}
     assert len(done_before) < NUM_SAMPLES

@@ -13,7 +13,7 @@ import yaml
 from analysis import load_experiment
 from search.cli import main
 from search.experiment_dir import read_results
-from tests.search_tests.test_kill_resume import cli, os, signal, terminated
+from tests.search_tests.test_kill_resume import cli, kill_search, terminated
 
 
 def experiment_yaml(tmp: Path, fashion_dir: Path, name: str, samples: int, epochs: int, grace: int) -> Path:
@@ -34,8 +34,7 @@ def run_and_kill(exp_yaml: Path, exp: Path, when) -> None:
         assert proc.poll() is None, proc.stdout.read()
         assert time.time() < deadline
         time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_search(proc, exp)
 
 
 def resume(exp: Path) -> str:
