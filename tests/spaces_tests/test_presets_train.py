@@ -55,13 +55,13 @@ def test_every_sampled_config_trains_one_step(preset):
         weights = class_weight_tensor(data.y_train, 10) if i % 3 == 0 else None
         loss = compute_loss(logits, torch.from_numpy(data.y_train), config, weights)
         loss = loss + config.get("l1", 0.0) * l1_penalty(model)
-        assert math.isfinite(float(loss)), config
+        assert math.isfinite(loss.item()), config
         opt.zero_grad()
         loss.backward()
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters()), config
         opt.step()
-        step_schedule(sched, float(loss))
-        study.tell(trial, float(loss))
+        step_schedule(sched, loss.item())
+        study.tell(trial, loss.item())
         for k in seen:
             if k in config:
                 seen[k][config[k]] += 1
