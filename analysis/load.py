@@ -5,7 +5,6 @@ how it ended, wall time). `epochs`: one row per trial-epoch with every reported 
 """
 from __future__ import annotations
 
-import glob
 import json
 import math
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import pandas as pd
 import yaml
 
 from search.experiment_dir import read_results
+from search.resume_state import newest
 
 CONFIG_FILE = "hpsearch.yaml"
 RESULT_FILE = "result.json"
@@ -45,25 +45,36 @@ class Experiment:
 
     @property
     def metric(self) -> str:
-        return self.config.get("search", {}).get("metric", "val_acc")
+        return _metric(self.config)
 
     @property
     def mode(self) -> str:
-        mode = self.config.get("search", {}).get("mode")
-        return mode or ("min" if self.metric.endswith("loss") else "max")
+        return _mode(self.config)
 
     @property
     def max_epochs(self) -> int:
-        return int(self.config.get("budget", {}).get("max_epochs", 0))
+        return _max_epochs(self.config)
+
+
+def _metric(config: dict[str, Any]) -> str:
+    return config.get("search", {}).get("metric", "val_acc")
+
+
+def _mode(config: dict[str, Any]) -> str:
+    return config.get("search", {}).get("mode") or ("min" if _metric(config).endswith("loss") else "max")
+
+
+def _max_epochs(config: dict[str, Any]) -> int:
+    return int(config.get("budget", {}).get("max_epochs", 0))
 
 
 def read_trial_states(exp: Path) -> dict[str, dict[str, Any]]:
     """trial_id -> {status, error, num_failures} from Ray's newest experiment state file."""
-    files = sorted(glob.glob(str(exp / "experiment_state-*.json")))
-    if not files:
+    newest_state = newest(exp, "experiment_state-*.json")
+    if newest_state is None:
         return {}
     try:
-        state = json.loads(Path(files[-1]).read_text())
+        state = json.loads(newest_state.read_text())
     except (OSError, json.JSONDecodeError):
         return {}
     out = {}
@@ -117,9 +128,7 @@ def load_experiment(path: str | Path) -> Experiment:
     if not cfg_file.is_file():
         raise FileNotFoundError(f"{exp} is not an hpsearch experiment (no {CONFIG_FILE})")
     config = yaml.safe_load(cfg_file.read_text()) or {}
-    metric = config.get("search", {}).get("metric", "val_acc")
-    mode = config.get("search", {}).get("mode") or ("min" if metric.endswith("loss") else "max")
-    max_epochs = int(config.get("budget", {}).get("max_epochs", 0))
+    metric, mode, max_epochs = _metric(config), _mode(config), _max_epochs(config)
     states, dirs = read_trial_states(exp), _trial_dirs(exp)
 
     trial_rows, epoch_rows = [], []

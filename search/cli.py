@@ -40,9 +40,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .launch import check_resumable, resume_experiment
+    from .launch import resume_experiment, saved_config
 
-    cfg = check_resumable(args.results_dir)
+    cfg = saved_config(args.results_dir)  # resume_experiment validates the saved state before any data
     path = str(Path(args.results_dir).expanduser().resolve())
     print(f"hpsearch: resuming {path}")
     if args.num_samples:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from spaces import Space, load_space, resolve_space
-from trainables.data import TrialData, load_dataset, make_trial_data, test_split
+from trainables.data import ImageData, TrialData, load_dataset, make_trial_data, test_split
 from trainables.loop import TrainSettings
 from trainables.models.pretrained import env_offline
 
@@ -41,10 +41,15 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
     check_space(space)
     for problem in missing_weights(space, cfg.pretrained_weights):  # those trials will error; say so up front
         log.warning("warning: %s", problem)
+    _, data = load_data(cfg)
+    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name))
+
+
+def load_data(cfg: ExperimentConfig) -> tuple[ImageData, TrialData]:
+    """The dataset with its held-out test set, and the train/validation split every trial sees."""
     raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
     raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
-    data = make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
-    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name))
+    return raw, make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
 
 
 def settings_for(cfg: ExperimentConfig) -> TrainSettings:

@@ -17,11 +17,11 @@ from ray.tune.search.optuna import OptunaSearch
 
 from spaces import Constant, Space, define_by_run
 from trainables.metrics import DIVERGED, EPOCH, STOPPED_BY
+from trainables.ray_trainable import ERROR_KEY
 
 from .config import ExperimentConfig
 
 SEED_KEY = "seed"
-ERROR_KEY = "error"  # set by the trainable on a result when the trial failed with an exception
 STUDY_FILE = "optuna.db"
 log = logging.getLogger("hpsearch")
 

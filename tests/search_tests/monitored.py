@@ -26,9 +26,6 @@ class MonitoredSearch:
     name: str
 
 
-_CACHE: dict[str, MonitoredSearch] = {}
-
-
 def write_experiment(folder: Path, data_dir: Path, name: str, num_samples: int = NUM_SAMPLES) -> Path:
     cfg = {
         "name": name, "storage": str(folder / "results"), "space": "lenet5",
@@ -43,9 +40,7 @@ def write_experiment(folder: Path, data_dir: Path, name: str, num_samples: int =
 
 
 def monitored_search(folder: Path) -> MonitoredSearch:
-    """Run (once) `hpsearch run ... --progress-every 1 --mlflow file://...` on 600 generated images."""
-    if "search" in _CACHE:
-        return _CACHE["search"]
+    """Run `hpsearch run ... --progress-every 1 --mlflow file://...` on 600 generated images."""
     from search.cli import main
     from tests.conftest import synthetic_images
     from trainables.data.idx import write_idx
@@ -61,5 +56,4 @@ def monitored_search(folder: Path) -> MonitoredSearch:
     buf = io.StringIO()  # not a TTY: the progress view must fall back to plain lines
     with contextlib.redirect_stdout(buf):
         rc = main(["run", str(exp), "--progress-every", "1", "--mlflow", uri])
-    _CACHE["search"] = MonitoredSearch(folder / "results" / "monitored", buf.getvalue(), rc, uri, "monitored")
-    return _CACHE["search"]
+    return MonitoredSearch(folder / "results" / "monitored", buf.getvalue(), rc, uri, "monitored")

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from analysis import leaderboard, load_experiment
+from analysis import load_experiment
 from analysis.load import COMPLETED, STOPPED_ASHA, read_results
 from search.cli import main
 

@@ -1,7 +1,6 @@
 """Experiment files are validated before anything starts; each error names field, value, what is allowed."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import yaml

@@ -8,12 +8,6 @@ import pytest
 from analysis.load import read_results
 from search.cli import main
 
-from .monitored import monitored_search
-
-
-@pytest.fixture(scope="module")
-def search(tmp_path_factory, ray_session):
-    return monitored_search(tmp_path_factory.getbasetemp() / "monitored")
 
 
 @pytest.mark.slow

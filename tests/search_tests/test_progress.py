@@ -10,16 +10,11 @@ from analysis import load_experiment
 from search.progress import LiveProgress, render_line, render_lines
 from search.status import ProgressSnapshot
 
-from .monitored import NUM_SAMPLES, monitored_search
+from .monitored import NUM_SAMPLES
 
 SUMMARY = re.compile(r"(\d+)/(\d+) trials: (\d+) done, (\d+) running, (\d+) stopped early, (\d+) errored, "
                      r"(\d+) pending \| best val_acc=?([-\d.]+)(?: \(trial (\w+))?.*?\| (\d+) epochs")
 ENDED = re.compile(r"trial (\w+) ended after")
-
-
-@pytest.fixture(scope="module")
-def search(tmp_path_factory, ray_session):
-    return monitored_search(tmp_path_factory.getbasetemp() / "monitored")
 
 
 def _snapshot(**counts: int) -> ProgressSnapshot:

@@ -12,14 +12,9 @@ import pytest
 from search.cli import main
 from search.status import DONE, ERRORED, PENDING, RUNNING, STOPPED, from_disk
 
-from .monitored import monitored_search, write_experiment
+from .monitored import write_experiment
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def search(tmp_path_factory, ray_session):
-    return monitored_search(tmp_path_factory.getbasetemp() / "monitored")
 
 
 def _trial_dirs(path: Path) -> int:
