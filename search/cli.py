@@ -40,14 +40,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .launch import resume_experiment, saved_config
+    from .launch import check_resumable, resume_experiment
 
-    cfg = saved_config(args.results_dir)  # resume_experiment validates the saved state before any data
+    cfg = check_resumable(args.results_dir)  # a damaged state file fails here, before Ray is imported
     path = str(Path(args.results_dir).expanduser().resolve())
     print(f"hpsearch: resuming {path}")
     if args.num_samples:
         cfg.budget.num_samples = args.num_samples
-    return _fit_and_report(lambda cb: resume_experiment(path, args.verbose, cb, args.address, args.num_samples),
+    return _fit_and_report(lambda cb: resume_experiment(path, args.verbose, cb, args.address, args.num_samples,
+                                                             state_checked=True),
                            path, cfg, args)
 
 

@@ -137,11 +137,17 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
     return prep.path
 
 
-def saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """The validated config saved in an experiment folder (cheap: no data, no Ray)."""
+def experiment_folder(path: str | Path) -> Path:
+    """The resolved folder, or LaunchError if it holds no hpsearch experiment."""
     path = Path(path).expanduser().resolve()
     if not (path / CONFIG_FILE).is_file():
         raise LaunchError(f"{path} is not an hpsearch experiment (no {CONFIG_FILE})")
+    return path
+
+
+def saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """The validated config saved in an experiment folder (no data, no Ray)."""
+    path = experiment_folder(path)
     return parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
 
 
@@ -149,12 +155,11 @@ def check_resumable(path: str | Path) -> ExperimentConfig:
     """Config of an experiment whose saved search state is readable; LaunchError naming a damaged file."""
     from .resume_state import DamagedStateError, validate_state
 
-    cfg = saved_config(path)
-    try:
-        validate_state(Path(path).expanduser().resolve())
+    try:  # the state files first: this needs neither torch nor the dataset registry, so it fails fast
+        validate_state(experiment_folder(path))
     except DamagedStateError as e:
         raise LaunchError(f"cannot resume: {e}. Nothing was changed.") from None
-    return cfg
+    return saved_config(path)
 
 
 def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepared:
@@ -168,7 +173,8 @@ def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepa
 
 
 def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list | None = None,
-                      address: str | None = None, num_samples: int | None = None) -> str:
+                      address: str | None = None, num_samples: int | None = None,
+                      state_checked: bool = False) -> str:
     """Continue an interrupted search where it stopped; optionally raise its budget to `num_samples`.
 
     Finished trials are kept as they are, unfinished ones continue from their last checkpoint,
@@ -179,7 +185,8 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     from .resume_state import recorded_history
     from .searcher import base_searcher
 
-    check_resumable(path)  # before loading any data: a damaged state file fails in seconds
+    if not state_checked:  # before loading any data: a damaged state file fails in seconds
+        check_resumable(path)
     prep = load_prepared(path)
     if num_samples is not None and num_samples < prep.cfg.budget.num_samples:
         raise LaunchError(f"--num-samples {num_samples} is below the experiment's {prep.cfg.budget.num_samples}")
