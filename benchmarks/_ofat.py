@@ -14,7 +14,8 @@ Patch = dict[str, Any]
 
 
 def _filters(space: Space) -> list[Patch]:
-    widths = [(32, 64), (32, 64, 128), (64, 128, 256)]  # 2 or 3 blocks, doubling per block
+    # 2 or 3 blocks, doubling per block; widths the space does not offer are skipped
+    widths = [(16, 32), (32, 64), (16, 32, 64), (32, 64, 128), (64, 128, 256)]
     return [{"conv_blocks": len(w), **{f"filters_{i + 1}": f for i, f in enumerate(w)}} for w in widths]
 
 

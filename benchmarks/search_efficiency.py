@@ -40,6 +40,7 @@ from .overhead import FASHION_DIR
 
 METRIC = "val_acc"
 METHODS = ("hpsearch", "random", "ofat")
+CPU_SPACE = Path(__file__).resolve().parent / "spaces" / "fashion_cnn_cpu.yaml"
 HAND_TUNED_LENET5 = 0.883  # what our users reach by hand on Fashion-MNIST (LeNet-5, 10 epochs)
 
 
@@ -177,9 +178,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--budget", type=float, default=600, help="wall-clock seconds per method and seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    p.add_argument("--space", default="cnn", help="a preset or space file; ofat starts from its warm-start config")
-    p.add_argument("--train-subset", type=int, default=12000, help="training images (before the validation split)")
-    p.add_argument("--max-epochs", type=int, default=4)
+    p.add_argument("--space", default=str(CPU_SPACE),
+                   help="a preset or space file; ofat starts from its warm-start config")
+    p.add_argument("--train-subset", type=int, default=None,
+                   help="training images before the validation split (default: all 60,000)")
+    p.add_argument("--max-epochs", type=int, default=6)
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--test-images", type=int, default=None, help="score on the first N test images (default: all)")
     p.add_argument("--data-dir", default=FASHION_DIR)
@@ -236,8 +239,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          100 * (s["median"] - HAND_TUNED_LENET5), statistics.median(trials)])
     table = markdown_table(["method", "seeds", "median test acc %", "min %", "max %", "vs 88.3% hand-tuned (points)",
                             "trials (median)"], rows)
-    table += (f"\n\nBudget {args.budget:.0f} s per method and seed; space {args.space}; "
-              f"{args.train_subset} training images; max {args.max_epochs} epochs; "
+    table += (f"\n\nBudget {args.budget:.0f} s per method and seed; space {Path(args.space).stem}; "
+              f"{args.train_subset or 'all'} training images (10% of them held out for validation); max {args.max_epochs} epochs; "
               f"{args.concurrency} concurrent trials.")
     result = {"budget_s": args.budget, "space": args.space, "train_subset": args.train_subset,
               "max_epochs": args.max_epochs, "seeds": args.seeds, "summary": summary, "runs": runs}
