@@ -85,6 +85,16 @@ class ResourcesConfig:
     max_concurrent: int | None = _f(None, _INT, "an int >= 1, or null (as many as resources allow)",
                                     lambda v: v >= 1, nullable=True)
     max_failures: int = _f(2, _INT, "an int >= 0 (retries of a trial whose worker died)", lambda v: v >= 0)
+    precision: str = _f("auto", _STR, "'auto' (bf16 autocast on a GPU that supports it, else fp32), 'fp32' or 'bf16'",
+                        lambda v: v in ("auto", "fp32", "bf16"))
+    channels_last: bool | None = _f(None, _BOOL, "true, false, or null (on for convolutional models on a GPU)",
+                                    nullable=True)
+    cudnn_benchmark: bool = _f(True, _BOOL, "true or false (let cuDNN pick the fastest kernels on a GPU)")
+    micro_batch: int | None = _f(None, _INT, "an int >= 2 (always accumulate gradients over micro-batches of this "
+                                 "size), or null (whole batches, split only when a GPU trial would not fit)",
+                                 lambda v: v >= 2, nullable=True)
+    memory_fit: bool = _f(True, _BOOL, "true or false (GPU trials: profile one step and split batches that would "
+                          "not fit the trial's share of the GPU)")
 
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

@@ -53,10 +53,14 @@ def load_data(cfg: ExperimentConfig) -> tuple[ImageData, TrialData]:
 
 
 def settings_for(cfg: ExperimentConfig) -> TrainSettings:
+    r = cfg.resources
     return TrainSettings(max_epochs=cfg.budget.max_epochs, seed=cfg.search.seed,
                          num_threads=max(1, int(cfg.resources.cpus_per_trial)),
                          class_weights=cfg.dataset.class_weights, sampling=cfg.dataset.sampling,
-                         pretrained_weights=dict(cfg.pretrained_weights), hub_offline=env_offline())
+                         pretrained_weights=dict(cfg.pretrained_weights), hub_offline=env_offline(),
+                         precision=r.precision, channels_last=r.channels_last, cudnn_benchmark=r.cudnn_benchmark,
+                         micro_batch=r.micro_batch, memory_fit=r.memory_fit,
+                         gpu_fraction=r.gpus_per_trial if 0 < r.gpus_per_trial < 1 else None)
 
 
 def connect(address: str | None, verbose: bool = False) -> None:

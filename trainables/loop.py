@@ -18,7 +18,9 @@ from . import metrics as M
 from .augment import augment, augmentation_strengths
 from .cost import inference_ms
 from .data import TrialData
+from .device_speed import StepOptions, autocast, prepare_device, to_memory_format, use_bf16, use_channels_last
 from .losses import compute_loss
+from .memory_fit import choose_micro_batch, cuda_step_peak, gpu_budget_bytes
 from .models import WeightSources, build_model, count_parameters
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer
@@ -40,6 +42,12 @@ class TrainSettings:
     sampling: str = "uniform"          # "balanced": draw every class equally often (with replacement)
     pretrained_weights: dict[str, str] = field(default_factory=dict)  # backbone name -> weights file
     hub_offline: bool = False          # never contact the Hugging Face hub for pretrained weights
+    precision: str = "auto"            # "auto" (bf16 autocast on a GPU that supports it), "fp32", "bf16"
+    channels_last: bool | None = None  # None: on for convolutional models on a GPU
+    cudnn_benchmark: bool = True
+    micro_batch: int | None = None     # force gradient accumulation over micro-batches of this size
+    memory_fit: bool = True            # GPU: profile one step and shrink to micro-batches that fit
+    gpu_fraction: float | None = None  # this trial's share of its GPU (gpus_per_trial < 1)
 
     def weight_sources(self) -> WeightSources:
         return WeightSources(dict(self.pretrained_weights), self.hub_offline or env_offline())
@@ -89,8 +97,12 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
 
 def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                     config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None,
-                    sample_weights: torch.Tensor | None = None) -> dict[str, float]:
-    """One pass over shuffled (x, y), or len(y) draws by `sample_weights`. Stops at the first non-finite loss."""
+                    sample_weights: torch.Tensor | None = None, opts: StepOptions = StepOptions()) -> dict[str, float]:
+    """One pass over shuffled (x, y), or len(y) draws by `sample_weights`. Stops at the first non-finite loss.
+
+    With `opts.micro_batch`, each batch is split into chunks whose gradients are accumulated before the
+    one optimizer step, so the effective batch is unchanged (batch norm sees the chunks' statistics).
+    """
     model.train()
     bs = int(config.get("batch_size", 128))
     l1 = float(config.get("l1", 0.0))
@@ -104,19 +116,28 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
         idx = perm[i:i + bs]
         if len(idx) < 2:  # batch norm cannot train on a single sample
             continue
-        xb, yb = pre(x[idx], strengths, gen), y[idx]
-        logits = model(xb)
-        loss = compute_loss(logits, yb, config, class_weights)
-        if l1 > 0:
-            loss = loss + l1 * l1_penalty(model)
-        if not torch.isfinite(loss):
-            diverged = True
-            break
+        micro = opts.micro_batch
+        chunks = idx.tensor_split(math.ceil(len(idx) / micro)) if micro and micro < len(idx) else (idx,)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        batch_loss = 0.0
+        for part in chunks:
+            xb, yb = to_memory_format(pre(x[part], strengths, gen), opts.channels_last), y[part]
+            with autocast(x.device, opts.bf16):
+                logits = model(xb)
+            loss = compute_loss(logits.float(), yb, config, class_weights)
+            if l1 > 0:
+                loss = loss + l1 * l1_penalty(model)
+            if not torch.isfinite(loss):
+                diverged = True
+                break
+            share = len(part) / len(idx)
+            (loss * share if len(chunks) > 1 else loss).backward()
+            batch_loss += float(loss.detach()) * share
+            correct += int((logits.detach().argmax(1) == yb).sum())
+        if diverged:
+            break
         opt.step()
-        total_loss += float(loss.detach()) * len(idx)
-        correct += int((logits.detach().argmax(1) == yb).sum())
+        total_loss += batch_loss * len(idx)
         seen += len(idx)
     return {M.TRAIN_LOSS: total_loss / max(seen, 1) if not diverged else math.nan,
             M.TRAIN_ACC: correct / max(seen, 1), "seen": seen, M.DIVERGED: int(diverged)}
@@ -167,6 +188,10 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
     seed = int(config.get("seed", settings.seed))
     torch.manual_seed(seed)
     model, pre, opt, sched = build(config, data, settings, device)
+    prepare_device(device, settings.cudnn_benchmark, settings.gpu_fraction)
+    bf16, channels_last = use_bf16(settings.precision, device), use_channels_last(settings.channels_last, model, device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)  # in place: the optimizer keeps the same parameters
     gen = torch.Generator(device="cpu").manual_seed(seed)
     epoch, best, bad_epochs = 0, math.inf, 0
     if start is not None:
@@ -181,6 +206,12 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
     x_va, y_va = to_device_uint8(data.x_val, device), torch.from_numpy(np.asarray(data.y_val)).to(device)
     weights = class_weight_tensor(data.y_train, data.num_classes).to(device) if settings.class_weights else None
     draws = balanced_sample_weights(data.y_train, data.num_classes) if settings.sampling == "balanced" else None
+    micro = settings.micro_batch
+    if micro is None and device.type == "cuda" and settings.memory_fit:
+        peak = cuda_step_peak(model, pre, x_tr, y_tr, config, StepOptions(bf16, channels_last))
+        micro = choose_micro_batch(int(config.get("batch_size", 128)), peak,
+                                   gpu_budget_bytes(device, settings.gpu_fraction))
+    opts = StepOptions(bf16, channels_last, micro)
     n_params = count_parameters(model)
     cost_ms = inference_ms(model, pre, x_va)
     patience = int(config.get("patience", 0))
@@ -190,7 +221,7 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
         if hasattr(model, "begin_epoch"):  # e.g. a backbone frozen for its first warm-up epochs
             model.begin_epoch(epoch)
         t0 = time.perf_counter()
-        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights, draws)
+        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights, draws, opts)
         train_seconds = time.perf_counter() - t0
         va = evaluate(model, pre, x_va, y_va, config, data.num_classes, settings.eval_batch_size)
         lr = opt.param_groups[0]["lr"]
@@ -202,7 +233,8 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
             M.EPOCH: epoch, M.TRAIN_LOSS: tr[M.TRAIN_LOSS], M.TRAIN_ACC: tr[M.TRAIN_ACC], **va, M.LR: lr,
             M.EPOCH_SECONDS: time.perf_counter() - t0,
             M.SAMPLES_PER_SECOND: tr["seen"] / max(train_seconds, 1e-9),
-            M.PARAM_COUNT: n_params, M.INFERENCE_MS: cost_ms, M.DIVERGED: tr[M.DIVERGED] or int(not math.isfinite(va[M.VAL_LOSS])),
+            M.PARAM_COUNT: n_params, M.INFERENCE_MS: cost_ms, M.MICRO_BATCH: micro or int(config.get("batch_size", 128)),
+            M.DIVERGED: tr[M.DIVERGED] or int(not math.isfinite(va[M.VAL_LOSS])),
         }
         stop = bool(result[M.DIVERGED])
         if patience and bad_epochs >= patience and epoch < settings.max_epochs:

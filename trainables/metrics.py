@@ -14,6 +14,7 @@ EPOCH_SECONDS = "epoch_seconds"
 SAMPLES_PER_SECOND = "samples_per_second"
 PARAM_COUNT = "param_count"
 INFERENCE_MS = "inference_ms"  # eval-mode forward time per image, measured once per trial
+MICRO_BATCH = "micro_batch"    # images per forward pass: batch_size, or less when the batch was split to fit a GPU
 DIVERGED = "diverged"          # 1 on the epoch whose loss became NaN/inf (the trial then ends)
 STOPPED_BY = "stopped_by"      # "patience" on the epoch where the trial's own early stopping ended it
 

@@ -1,0 +1,69 @@
+"""How a trial uses its device: bf16 autocast, channels_last memory format, cuDNN autotuning and its
+share of a GPU packed with other trials.
+
+"auto" turns on what pays on a GPU (bf16 autocast where the GPU supports bf16, channels_last for
+convolutional models, cuDNN benchmark) and leaves a CPU trial in plain fp32, where bf16 autocast is
+usually slower without AMX and channels_last does not help. Explicit values apply on any device.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import ContextManager
+
+import torch
+from torch import nn
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """Per-step choices of the training loop, decided once per trial."""
+
+    bf16: bool = False
+    channels_last: bool = False
+    micro_batch: int | None = None  # gradient accumulation over chunks of this size; None: whole batches
+
+
+def has_conv(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast: asked for, or "auto" on a CUDA GPU that supports it."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: allowed {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return device.type == "cuda" and torch.cuda.is_bf16_supported()
+    return precision == "bf16"
+
+
+def use_channels_last(channels_last: bool | None, model: nn.Module, device: torch.device) -> bool:
+    """channels_last: asked for, or (None) on a GPU for a model with convolutions."""
+    if channels_last is None:
+        return device.type == "cuda" and has_conv(model)
+    return channels_last
+
+
+def autocast(device: torch.device, enabled: bool) -> ContextManager:
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+def to_memory_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if channels_last and x.dim() == 4 else x
+
+
+def prepare_device(device: torch.device, cudnn_benchmark: bool, gpu_fraction: float | None) -> None:
+    """cuDNN autotuning, and a cap on this process's share of the GPU.
+
+    With several trials packed on one GPU (gpus_per_trial < 1), the cap makes a trial that outgrows its
+    share fail alone with an out-of-memory error instead of starving its neighbours.
+    """
+    if device.type != "cuda":
+        return
+    torch.backends.cudnn.benchmark = cudnn_benchmark
+    if gpu_fraction is not None and 0 < gpu_fraction < 1:
+        torch.cuda.set_per_process_memory_fraction(gpu_fraction, device)
