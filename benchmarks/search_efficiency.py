@@ -173,6 +173,43 @@ def test_accuracy(results: list, x_test: np.ndarray, y_test: np.ndarray, data: T
     return {"val_acc": best[1], "test_acc": acc, "epoch": state["epoch"], "config": state["config"]}
 
 
+COLOURS = {"hpsearch": "tab:blue", "random": "tab:orange", "ofat": "tab:green"}
+
+
+def plot_curves(runs: list[dict[str, Any]], budget: float, path: Path) -> Path:
+    """Best validation accuracy found so far against time: one line per method and seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    labelled: set[str] = set()
+    for r in runs:
+        pts = [(t, 100 * v) for t, v in r["curve"] if v is not None]
+        if not pts:
+            continue
+        ts, vs = [t for t, _ in pts] + [budget], [v for _, v in pts] + [pts[-1][1]]  # flat to the end
+        label = None if r["method"] in labelled else r["method"]
+        labelled.add(r["method"])
+        ax.step([t / 60 for t in ts], vs, where="post", color=COLOURS.get(r["method"]), alpha=0.8, label=label)
+    ax.axhline(100 * HAND_TUNED_LENET5, color="grey", ls="--", lw=1, label="hand-tuned LeNet-5 (test)")
+    ax.set_xlabel("minutes since the method started")
+    ax.set_ylabel("best validation accuracy so far (%)")
+    ax.set_xlim(0, budget / 60)
+    lows = [100 * v for r in runs for _, v in r["curve"] if v is not None]
+    if lows:
+        ax.set_ylim(max(min(lows), 100 * HAND_TUNED_LENET5 - 8) - 0.5, max(lows) + 0.5)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title("Search efficiency on Fashion-MNIST (one line per seed)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = arg_parser(__doc__.splitlines()[0])
     p.add_argument("--budget", type=float, default=600, help="wall-clock seconds per method and seed")
@@ -187,7 +224,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--test-images", type=int, default=None, help="score on the first N test images (default: all)")
     p.add_argument("--data-dir", default=FASHION_DIR)
     p.add_argument("--keep", action="store_true", help="keep every run's Ray results folder (printed at the end)")
+    p.add_argument("--replot", metavar="JSON", help="only redraw the curves of an earlier run's JSON, next to it")
     args = p.parse_args(argv)
+    if args.replot:
+        import json
+
+        doc = json.loads(Path(args.replot).read_text())
+        print(plot_curves(doc["runs"], doc["budget_s"], Path(args.replot).with_suffix(".png")))
+        return doc
     if args.quick:
         # long enough for a trial's worker to start and finish an epoch on a busy 2-core machine
         args.budget, args.seeds, args.space, args.train_subset, args.max_epochs, args.test_images = \
@@ -245,6 +289,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = {"budget_s": args.budget, "space": args.space, "train_subset": args.train_subset,
               "max_epochs": args.max_epochs, "seeds": args.seeds, "summary": summary, "runs": runs}
     write_results("search_efficiency", args.out, result, table, args.quick)
+    plot_curves(runs, args.budget, Path(args.out) / "search_efficiency.png")
     return result
 
 

@@ -75,3 +75,15 @@ def test_search_efficiency_quick(tmp_path: Path) -> None:
         assert [v for _, v in r["curve"]] == sorted(v for _, v in r["curve"])  # best-so-far never falls
     for method, s in doc["summary"].items():
         assert 0 < s["test_acc"]["min"] <= s["test_acc"]["median"] <= s["test_acc"]["max"] <= 1
+    png = (tmp_path / "search_efficiency.png").read_bytes()  # the curves of best accuracy against time
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+@pytest.mark.slow
+def test_gpu_packing_quick(tmp_path: Path) -> None:
+    doc = run_quick("gpu_packing", tmp_path)
+    assert [r["trials_per_gpu"] for r in doc["results"]] == [1, 2]
+    for r in doc["results"]:
+        assert r["completed"] == r["trials"] == 2 and positive(r["trials_per_hour"]) and positive(r["wall_s"])
+    if not doc["gpu"]:  # without a GPU the harness says it measured no GPU
+        assert "not GPU figures" in (tmp_path / "gpu_packing.md").read_text()
