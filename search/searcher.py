@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -109,9 +110,31 @@ def base_searcher(search_alg: Any) -> TrialAwareOptunaSearch:
     return search_alg
 
 
+class SQLiteConnect:
+    """Opens the study's SQLite file in write-ahead-log mode with `synchronous=NORMAL`.
+
+    Optuna commits every suggested parameter, report and tell separately; in SQLite's default mode each
+    commit waits for the disk (~20 ms), which made a 20-parameter trial cost ~0.4 s of driver time. In WAL
+    mode with NORMAL sync a commit survives a killed process (only a power loss can drop the last ones)
+    and never corrupts the file, at ~2 ms. A class, not a closure, so a pickled storage stays picklable.
+    """
+
+    def __init__(self, path: str, timeout: float = 30) -> None:
+        self.path, self.timeout = path, timeout
+
+    def __call__(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False)
+        con.execute("PRAGMA journal_mode=WAL")  # stays as it was where WAL is unavailable (some network mounts)
+        con.execute("PRAGMA synchronous=NORMAL")
+        return con
+
+
 def study_storage(path_or_url: str) -> optuna.storages.RDBStorage:
-    url = path_or_url if "://" in path_or_url else f"sqlite:///{path_or_url}"
-    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {})
+    """Optuna storage: a SQLite file path (fast WAL mode, see SQLiteConnect) or any database URL."""
+    path = path_or_url.removeprefix("sqlite:///")
+    if "://" in path:
+        return optuna.storages.RDBStorage(path_or_url)
+    return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": SQLiteConnect(path)})
 
 
 def close_dangling_trials(study: optuna.Study, keep: set[int]) -> int:
