@@ -17,7 +17,8 @@ def inference_ms(model: nn.Module, pre: nn.Module, x: torch.Tensor, batch: int =
     was_training = model.training
     model.eval()
     xb = x[:batch]
-    sync = torch.cuda.synchronize if xb.is_cuda else (lambda: None)
+    on_cuda = any(t.is_cuda for t in model.parameters())  # the images may sit on the CPU
+    sync = torch.cuda.synchronize if on_cuda else (lambda: None)
     model(pre(xb))  # warm-up: allocator, cuDNN autotuning, lazy init
     times = []
     for _ in range(repeats):

@@ -20,7 +20,7 @@ from .cost import inference_ms
 from .data import TrialData
 from .device_speed import StepOptions, autocast, prepare_device, to_memory_format, use_bf16, use_channels_last
 from .losses import compute_loss
-from .memory_fit import choose_micro_batch, cuda_step_peak, gpu_budget_bytes
+from .memory_fit import choose_micro_batch, cuda_step_peak, dataset_fits, gpu_budget_bytes
 from .models import WeightSources, build_model, count_parameters
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer
@@ -73,7 +73,7 @@ class Preprocess(nn.Module):
 
     def forward(self, x: torch.Tensor, strengths: dict[str, float] | None = None,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-        x = x.float().div_(255)
+        x = x.to(self.mean.device, non_blocking=True).float().div_(255)  # no-op when already there
         if strengths and generator is not None:
             x = augment(x, strengths, generator)
         return (x - self.mean) / self.std
@@ -111,6 +111,7 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
         perm = torch.randperm(len(y), generator=gen).to(x.device)
     else:
         perm = torch.multinomial(sample_weights, len(y), replacement=True, generator=gen).to(x.device)
+    # y lives where the model computes; x may stay on the CPU when it does not fit the GPU
     total_loss, correct, seen, diverged = 0.0, 0, 0, False
     for i in range(0, len(perm), bs):
         idx = perm[i:i + bs]
@@ -121,7 +122,7 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
         opt.zero_grad(set_to_none=True)
         batch_loss = 0.0
         for part in chunks:
-            xb, yb = to_memory_format(pre(x[part], strengths, gen), opts.channels_last), y[part]
+            xb, yb = to_memory_format(pre(x[part], strengths, gen), opts.channels_last), y[part.to(y.device)]
             with autocast(x.device, opts.bf16):
                 logits = model(xb)
             loss = compute_loss(logits.float(), yb, config, class_weights)
@@ -202,8 +203,11 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
         torch.set_rng_state(start["rng"]["torch"])
         epoch, best, bad_epochs = start["epoch"], start["best_val_loss"], start["bad_epochs"]
 
-    x_tr, y_tr = to_device_uint8(data.x_train, device), torch.from_numpy(np.asarray(data.y_train)).to(device)
-    x_va, y_va = to_device_uint8(data.x_val, device), torch.from_numpy(np.asarray(data.y_val)).to(device)
+    # images resident on the GPU when they fit the trial's share, else sliced on the CPU and sent per batch
+    on_gpu = dataset_fits(device, data.x_train.nbytes + data.x_val.nbytes, settings.gpu_fraction)
+    data_device = device if on_gpu else torch.device("cpu")
+    x_tr, y_tr = to_device_uint8(data.x_train, data_device), torch.from_numpy(np.asarray(data.y_train)).to(device)
+    x_va, y_va = to_device_uint8(data.x_val, data_device), torch.from_numpy(np.asarray(data.y_val)).to(device)
     weights = class_weight_tensor(data.y_train, data.num_classes).to(device) if settings.class_weights else None
     draws = balanced_sample_weights(data.y_train, data.num_classes) if settings.sampling == "balanced" else None
     micro = settings.micro_batch

@@ -20,6 +20,7 @@ from .losses import compute_loss
 
 MIN_MICRO_BATCH = 4  # below this, batch norm statistics are too noisy to be the same model
 HEADROOM = 0.9       # of the budget: the allocator's fragmentation and cuDNN workspaces need the rest
+DATASET_SHARE = 0.25  # of a GPU trial's memory budget that its resident images may take
 OPTIMIZER_SLOTS = 2  # Adam-family state per parameter (the largest of the registered optimizers)
 
 
@@ -56,7 +57,7 @@ def cuda_step_peak(model: nn.Module, pre: nn.Module, x: torch.Tensor, y: torch.T
                    opts: StepOptions) -> Callable[[int], float]:
     """A `peak_bytes` for `choose_micro_batch`: CUDA peak of forward + backward at n images, plus
     the optimizer state still to come. Gradients are cleared after; weights and buffers are left as they were."""
-    device = x.device
+    device = y.device  # where the model computes (the images may stay on the CPU)
     trainable = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
 
     def measure(n: int) -> float:
@@ -65,12 +66,12 @@ def cuda_step_peak(model: nn.Module, pre: nn.Module, x: torch.Tensor, y: torch.T
         torch.cuda.synchronize(device)
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
-        idx = torch.arange(min(n, len(y)), device=device)
+        idx = torch.arange(min(n, len(y)))
         model.train()
         try:
             with autocast(device, opts.bf16):
-                logits = model(to_memory_format(pre(x[idx]), opts.channels_last))
-            compute_loss(logits.float(), y[idx], config).backward()
+                logits = model(to_memory_format(pre(x[idx.to(x.device)]), opts.channels_last))
+            compute_loss(logits.float(), y[idx.to(device)], config).backward()
             torch.cuda.synchronize(device)
             return torch.cuda.max_memory_allocated(device) + OPTIMIZER_SLOTS * trainable
         finally:
@@ -80,6 +81,12 @@ def cuda_step_peak(model: nn.Module, pre: nn.Module, x: torch.Tensor, y: torch.T
                     b.copy_(saved)
 
     return measure
+
+
+def dataset_fits(device: torch.device, nbytes: int, fraction: float | None) -> bool:
+    """Keep the uint8 images on the trial's device? Always on a CPU; on a GPU when they take at most
+    `DATASET_SHARE` of the trial's share, leaving the rest for the model."""
+    return device.type != "cuda" or nbytes <= DATASET_SHARE * gpu_budget_bytes(device, fraction)
 
 
 def gpu_budget_bytes(device: torch.device, fraction: float | None) -> float:

@@ -16,7 +16,7 @@ from tests.conftest import synthetic_images
 from trainables.data import ImageData, make_trial_data
 from trainables.device_speed import StepOptions, use_bf16, use_channels_last
 from trainables.loop import TrainSettings, build, run, to_device_uint8, train_one_epoch
-from trainables.memory_fit import DoesNotFit, choose_micro_batch
+from trainables.memory_fit import DoesNotFit, choose_micro_batch, dataset_fits
 
 LENET = {"family": "lenet5", "activation": "relu", "optimizer": "sgd", "lr": 0.05, "momentum": 0.9,
          "batch_size": 64, "dense_dropout": 0.0, "pool": "max"}
@@ -94,6 +94,10 @@ def test_auto_turns_gpu_options_on_only_on_a_gpu() -> None:
         use_bf16("fp16", cpu)
 
 
+def test_images_stay_on_a_cpu_trials_device_whatever_their_size() -> None:
+    assert dataset_fits(torch.device("cpu"), 10**15, None)
+
+
 def test_choose_micro_batch_halves_until_the_measured_peak_fits() -> None:
     per_image, fixed = 10.0, 100.0
     peak = lambda n: fixed + per_image * n  # noqa: E731 - a memory model: bytes grow with the batch
@@ -136,3 +140,7 @@ def test_gpu_memory_fit_splits_or_refuses_on_a_real_gpu(data) -> None:  # pragma
     assert choose_micro_batch(256, peak, budget_bytes=(full + quarter) / 2) in (64, 128)
     with pytest.raises(DoesNotFit):
         choose_micro_batch(256, peak, budget_bytes=1)
+    assert dataset_fits(device, 10**6, 0.25) and not dataset_fits(device, 10**13, 0.25)
+    results: list[dict] = []  # a whole trial on the GPU, with the memory fit on
+    run({**CNN, "batch_size": 256}, data, TrainSettings(max_epochs=1), lambda m, s: results.append(m))
+    assert results and math.isfinite(results[0]["val_loss"]) and results[0]["micro_batch"] == 256
