@@ -40,6 +40,10 @@ def test_throughput_quick(tmp_path: Path) -> None:
         assert r["batch_size"] == 128
         assert positive(r["hpsearch_images_per_s"]["median"]) and positive(r["hand_images_per_s"]["median"])
         assert positive(r["ratio"]) and len(r["per_repeat_ratio"]) == doc["repeats"]
+    for v in doc["variants"]:  # quick mode also runs every device option set (bf16, channels_last) on a CPU
+        assert set(v["variants"]) == {"fp32", "fp32+cudnn_benchmark", "bf16+cudnn_benchmark",
+                                      "bf16+channels_last+cudnn_benchmark"}
+        assert all(positive(x["median"]) and positive(x["vs_fp32"]) for x in v["variants"].values())
 
 
 @pytest.mark.slow

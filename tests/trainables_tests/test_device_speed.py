@@ -14,7 +14,7 @@ from search.config import ConfigError, parse_config
 from search.launch import settings_for
 from tests.conftest import synthetic_images
 from trainables.data import ImageData, make_trial_data
-from trainables.device_speed import StepOptions, use_bf16, use_channels_last
+from trainables.device_speed import StepOptions, cpu_has_amx, use_bf16, use_channels_last
 from trainables.loop import TrainSettings, build, run, to_device_uint8, train_one_epoch
 from trainables.memory_fit import DoesNotFit, choose_micro_batch, dataset_fits
 
@@ -83,13 +83,17 @@ def test_bf16_and_channels_last_train_on_the_cpu_when_asked(data, monkeypatch) -
     assert seen and set(seen) == {(torch.bfloat16, True)}  # bf16 autocast, channels_last weights
 
 
-def test_auto_turns_gpu_options_on_only_on_a_gpu() -> None:
+def test_auto_turns_bf16_and_channels_last_on_only_where_they_are_native() -> None:
     model = build(CNN, make_trial_data(ImageData("s", *synthetic_images(40, 10, (1, 28, 28), seed=0),
                                                  [str(i) for i in range(10)]), 0.25, 0),
                   TrainSettings(max_epochs=1), torch.device("cpu"))[0]
-    cpu = torch.device("cpu")
-    assert not use_bf16("auto", cpu) and use_bf16("bf16", cpu) and not use_bf16("fp32", cpu)
-    assert not use_channels_last(None, model, cpu) and use_channels_last(True, model, cpu)
+    cpu, amx = torch.device("cpu"), cpu_has_amx()
+    assert use_bf16("auto", cpu) == amx and use_bf16("bf16", cpu) and not use_bf16("fp32", cpu)
+    assert use_channels_last(None, model, cpu) == amx and use_channels_last(True, model, cpu)
+    mlp = build({"family": "mlp", "mlp_layers": 1, "mlp_units_1": 16}, make_trial_data(
+        ImageData("s", *synthetic_images(40, 10, (1, 28, 28), seed=0), [str(i) for i in range(10)]), 0.25, 0),
+        TrainSettings(max_epochs=1), cpu)[0]
+    assert not use_channels_last(None, mlp, cpu)  # no convolutions: nothing to reorder
     with pytest.raises(ValueError, match="fp16"):
         use_bf16("fp16", cpu)
 
