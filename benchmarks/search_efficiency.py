@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    help="a preset or space file; ofat starts from its warm-start config")
     p.add_argument("--train-subset", type=int, default=None,
                    help="training images before the validation split (default: all 60,000)")
-    p.add_argument("--max-epochs", type=int, default=6)
+    p.add_argument("--max-epochs", type=int, default=8)
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--test-images", type=int, default=None, help="score on the first N test images (default: all)")
     p.add_argument("--data-dir", default=FASHION_DIR)
