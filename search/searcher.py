@@ -74,14 +74,22 @@ class TrialAwareOptunaSearch(OptunaSearch):
             log.warning("optuna tell failed for %s: %s", trial_id, e)
         self._completed_trials.add(trial_id)
 
-    # -- persistence: the study is in its own storage; the pickle holds only what Optuna does not
+    # -- persistence: the study is in its own storage; pickles hold only what Optuna does not
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if self._study_in_experiment:
+            # Ray pickles the searcher into tuner.pkl and searcher-state-*.pkl; an RDBStorage reconnects to
+            # the launch folder's file when unpickled (rewriting it, in WAL mode), so leave it out and let
+            # `restore` open the study where the folder is now
+            state.update(_storage=None, _ot_study=None,
+                         _ot_trials={tid: getattr(t, "_trial_id", t) for tid, t in self._ot_trials.items()})
+        return state
+
     def save(self, checkpoint_path: str) -> None:
         if not self._study_in_experiment:
             return super().save(checkpoint_path)
-        state = self.__dict__.copy()
+        state = self.__getstate__()
         state.pop("study_dir", None)
-        state["_ot_study"] = None
-        state["_ot_trials"] = {tid: t._trial_id for tid, t in self._ot_trials.items()}
         with open(checkpoint_path, "wb") as f:
             pickle.dump(state, f)
 
@@ -95,7 +103,7 @@ class TrialAwareOptunaSearch(OptunaSearch):
             return super().restore(checkpoint_path)
         self.__dict__.update(state)
         self.study_dir = study_dir
-        storage = study_storage(str(Path(study_dir) / STUDY_FILE))
+        storage = self._storage = study_storage(str(Path(study_dir) / STUDY_FILE))
         self._ot_study = optuna.load_study(study_name=self._study_name, storage=storage, sampler=self._sampler,
                                            pruner=optuna.pruners.NopPruner())
         self._ot_trials = {tid: optuna.trial.Trial(self._ot_study, ot_id) for tid, ot_id in state["_ot_trials"].items()}
