@@ -54,3 +54,33 @@ def test_every_committed_trial_survives_a_killed_process(tmp_path: Path) -> None
     assert [t.value for t in study.trials[:5]] == [0.1 * i for i in range(5)]
     assert all(t.intermediate_values == {1: t.value} for t in study.trials[:5])
     assert "x" in study.trials[5].params  # even the parameter suggested just before the kill
+
+
+def test_pickled_searcher_never_touches_the_launch_folders_study(tmp_path: Path) -> None:
+    """Ray pickles the searcher into tuner.pkl and searcher-state-*.pkl; unpickling either (resume of a
+    moved or copied folder) must not open the study file where the search was launched."""
+    from search.config import parse_config
+    from search.searcher import build_searcher
+    from spaces import get_preset
+
+    launch = tmp_path / "launch"
+    launch.mkdir()
+    cfg = parse_config({"name": "p", "space": "lenet5", "storage": str(tmp_path), "dataset": {"name": "fashion_mnist"},
+                        "budget": {"num_samples": 4, "max_epochs": 2}}, "<test>")
+    searcher = build_searcher(cfg, get_preset("lenet5"), str(launch))
+    searcher.suggest("t1")
+    searcher.save(str(launch / "searcher-state.pkl"))
+    tuner_pkl = pickle.dumps(searcher)
+    before = {p.name: p.read_bytes() for p in launch.iterdir() if p.name.startswith("optuna.db")}
+    assert "optuna.db" in before
+
+    moved = tmp_path / "moved"
+    launch.rename(moved)  # the launch folder is gone: opening its study file would fail or create one
+    unpickled = pickle.loads(tuner_pkl)
+    assert unpickled._storage is None and unpickled._ot_study is None
+    restored = unpickled  # what Ray does on resume: the tuner.pkl searcher restores the saved state
+    restored.study_dir = str(moved)
+    restored.restore(str(moved / "searcher-state.pkl"))
+    assert not launch.exists()
+    assert [t.params for t in restored._ot_study.trials] == [t.params for t in searcher._ot_study.trials]
+    assert restored._ot_trials["t1"]._trial_id == searcher._ot_trials["t1"]._trial_id

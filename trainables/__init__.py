@@ -1,0 +1,1 @@
+"""Datasets, model builders and the training loop that reports to Ray Tune."""
