@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
+
+from ._sampler import BackgroundSampler
 
 MiB = 1024 * 1024
 
@@ -88,7 +88,7 @@ def matching_pids(prefix: str, root: int | None = None) -> list[int]:
     return out
 
 
-class PeakSampler:
+class PeakSampler(BackgroundSampler):
     """Samples the memory of processes matching `prefix` in a background thread; keeps each one's peak.
 
     Peaks are taken at the moment of the highest summed PSS of all matching processes, so the
@@ -96,25 +96,14 @@ class PeakSampler:
     """
 
     def __init__(self, prefix: str, interval_s: float = 0.2) -> None:
-        self.prefix, self.interval_s = prefix, interval_s
+        super().__init__(interval_s)
+        self.prefix = prefix
         self.best: dict[int, dict[str, int]] = {}
         self.max_alive = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> "PeakSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            snap = {pid: {**m, **shm_mapped(pid)} for pid in matching_pids(self.prefix) if (m := smaps_rollup(pid))}
-            # the instant with the most trials alive wins, then the one with the highest total PSS
-            key = (len(snap), sum(m["pss"] for m in snap.values()))
-            if key > (self.max_alive, sum(m["pss"] for m in self.best.values())):
-                self.best, self.max_alive = snap, len(snap)
-            time.sleep(self.interval_s)
+    def sample(self) -> None:
+        snap = {pid: {**m, **shm_mapped(pid)} for pid in matching_pids(self.prefix) if (m := smaps_rollup(pid))}
+        # the instant with the most trials alive wins, then the one with the highest total PSS
+        key = (len(snap), sum(m["pss"] for m in snap.values()))
+        if key > (self.max_alive, sum(m["pss"] for m in self.best.values())):
+            self.best, self.max_alive = snap, len(snap)

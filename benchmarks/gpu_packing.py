@@ -19,12 +19,12 @@ import shutil
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from ._report import arg_parser, markdown_table, write_results
+from ._sampler import BackgroundSampler
 from .overhead import FASHION_DIR, constant_space_file
 
 PACKINGS = (1, 2, 4, 8)
@@ -38,33 +38,22 @@ def packed_config() -> dict[str, Any]:
             "optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-6, "batch_size": 256, "schedule": "none"}
 
 
-class GpuSampler:
+class GpuSampler(BackgroundSampler):
     """Samples `nvidia-smi` (utilisation %, memory used MiB) in a thread until stopped."""
 
     def __init__(self, every_s: float = 0.5) -> None:
-        self.every_s, self.samples = every_s, []  # type: ignore[var-annotated]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(every_s)
+        self.samples: list[tuple[float, float, float]] = []
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu,memory.used",
-                                      "--format=csv,noheader,nounits", "-i", "0"],
-                                     capture_output=True, text=True, timeout=5).stdout.strip()
-                util, mem = (float(v) for v in out.split(","))
-                self.samples.append((time.time(), util, mem))
-            except (OSError, ValueError, subprocess.SubprocessError):
-                pass
-            self._stop.wait(self.every_s)
-
-    def __enter__(self) -> "GpuSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=utilization.gpu,memory.used",
+                                  "--format=csv,noheader,nounits", "-i", "0"],
+                                 capture_output=True, text=True, timeout=5).stdout.strip()
+            util, mem = (float(v) for v in out.split(","))
+            self.samples.append((time.time(), util, mem))
+        except (OSError, ValueError, subprocess.SubprocessError):
+            pass
 
 
 def run_packed(k: int, gpu: bool, space_file: Path, a: Any, storage: Path) -> dict[str, Any]:
