@@ -24,6 +24,7 @@ RESULT_FILE = "result.json"
 COMPLETED = "completed"
 STOPPED_ASHA = "stopped by ASHA"
 STOPPED_PATIENCE = "early stopping (patience)"
+TOO_SLOW = "too slow (first epoch over budget.max_epoch_seconds)"
 ERRORED = "errored"
 DIVERGED = "diverged"
 UNFINISHED = "unfinished"
@@ -114,6 +115,8 @@ def ended(status: str | None, last: dict[str, Any], epochs: int, max_epochs: int
         return DIVERGED
     if last.get("stopped_by") == "patience":
         return STOPPED_PATIENCE
+    if last.get("stopped_by") == "too_slow":
+        return TOO_SLOW
     if status == "TERMINATED":
         return COMPLETED if epochs >= max_epochs else STOPPED_ASHA
     if status in ("PENDING", None) and epochs == 0:
@@ -136,10 +139,12 @@ def load_experiment(path: str | Path) -> Experiment:
         d = dirs.get(trial_id)
         rows = read_results(d / RESULT_FILE) if d else []
         by_epoch: dict[int, dict[str, Any]] = {}
-        error_row: dict[str, Any] = {}
+        final_row: dict[str, Any] = {}
         for r in rows:
             if r.get("error"):
-                error_row = r  # the trial failed with an exception (recorded by the trainable)
+                final_row = r  # the trial failed with an exception (recorded by the trainable)
+            elif r.get("stopped_by") == "too_slow":
+                final_row = r  # stopped inside its first epoch: a final row, but no epoch's results
             elif "epoch" in r:
                 by_epoch[int(r["epoch"])] = r  # after a restore the last report of an epoch wins
         config_t = (rows[-1].get("config") if rows else None) or states.get(trial_id, {}).get("config") or {}
@@ -147,7 +152,7 @@ def load_experiment(path: str | Path) -> Experiment:
             config_t = json.loads((d / "params.json").read_text())
         for e, r in sorted(by_epoch.items()):
             epoch_rows.append({"trial_id": trial_id, **{k: v for k, v in r.items() if k != "config"}})
-        last = error_row or (by_epoch[max(by_epoch)] if by_epoch else {})
+        last = final_row or (by_epoch[max(by_epoch)] if by_epoch else {})
         status = states.get(trial_id, {}).get("status")
         n_epochs = max(by_epoch) if by_epoch else 0
         # a diverged epoch's numbers come from a broken model: never the trial's best
@@ -172,7 +177,7 @@ def load_experiment(path: str | Path) -> Experiment:
             "wall_time_s": last.get("time_total_s", math.nan),
             "node_id": last.get("node_id", ""),
             "num_failures": states.get(trial_id, {}).get("num_failures", 0),
-            "error": error_row.get("error", "") or (_error_message(d) if status == "ERROR" else ""),
+            "error": final_row.get("error", "") or (_error_message(d) if status == "ERROR" else ""),
             "trial_dir": str(d) if d else "",
             "first_report_time": rows[0].get("timestamp", math.nan) if rows else math.nan,
             "last_report_time": last.get("timestamp", math.nan),

@@ -210,6 +210,25 @@ def plot_curves(runs: list[dict[str, Any]], budget: float, path: Path) -> Path:
     return path
 
 
+SAME_SETTINGS = ("budget_s", "space", "train_subset", "max_epochs")
+
+
+def merge_runs(args: Any, runs: list[dict[str, Any]], earlier: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """`runs` plus the earlier JSON's runs of the other methods on the same seeds; refuses other settings."""
+    import json
+
+    doc = json.loads(earlier.read_text())
+    now = {"budget_s": args.budget, "space": args.space, "train_subset": args.train_subset,
+           "max_epochs": args.max_epochs}
+    differ = {k: (doc.get(k), now[k]) for k in SAME_SETTINGS if doc.get(k) != now[k]}
+    if differ:
+        raise SystemExit(f"--merge {earlier}: other settings (earlier, now): {differ}")
+    taken = [r for r in doc["runs"] if r["method"] not in args.methods and r["seed"] in args.seeds]
+    methods = sorted({r["method"] for r in taken}, key=METHODS.index)
+    return runs + taken, {"json": str(earlier), "methods": methods, "command": doc.get("command"),
+                          "finished_utc": doc.get("finished_utc")}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = arg_parser(__doc__.splitlines()[0])
     p.add_argument("--budget", type=float, default=600, help="wall-clock seconds per method and seed")
@@ -225,6 +244,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--data-dir", default=FASHION_DIR)
     p.add_argument("--keep", action="store_true", help="keep every run's Ray results folder (printed at the end)")
     p.add_argument("--replot", metavar="JSON", help="only redraw the curves of an earlier run's JSON, next to it")
+    p.add_argument("--merge", metavar="JSON", help="add the runs of the methods not run now (same seeds) from an "
+                   "earlier run's JSON with the same budget, space, data and epochs, e.g. to re-run only hpsearch "
+                   "after changing it")
     args = p.parse_args(argv)
     if args.replot:
         import json
@@ -271,8 +293,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"results of every run kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+    merged_from = None
+    if args.merge:
+        runs, merged_from = merge_runs(args, runs, Path(args.merge))
+    methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
     summary, rows = {}, []
-    for method in args.methods:
+    for method in methods:
         accs = [r["test_acc"] for r in runs if r["method"] == method and math.isfinite(r["test_acc"])]
         trials = [r["trials"] for r in runs if r["method"] == method]
         summary[method] = {"test_acc": median_spread(accs) if accs else None,
@@ -286,8 +312,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     table += (f"\n\nBudget {args.budget:.0f} s per method and seed; space {Path(args.space).stem}; "
               f"{args.train_subset or 'all'} training images (10% of them held out for validation); max {args.max_epochs} epochs; "
               f"{args.concurrency} concurrent trials.")
+    if merged_from:
+        table += (f" Runs of {', '.join(merged_from['methods'])} come from an earlier invocation "
+                  f"({merged_from['finished_utc']}, `{merged_from['command']}`).")
     result = {"budget_s": args.budget, "space": args.space, "train_subset": args.train_subset,
-              "max_epochs": args.max_epochs, "seeds": args.seeds, "summary": summary, "runs": runs}
+              "max_epochs": args.max_epochs, "seeds": args.seeds, "summary": summary, "runs": runs,
+              "merged_from": merged_from}
     write_results("search_efficiency", args.out, result, table, args.quick)
     plot_curves(runs, args.budget, Path(args.out) / "search_efficiency.png")
     return result

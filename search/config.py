@@ -62,6 +62,21 @@ class BudgetConfig:
     reduction_factor: float = _f(2, _NUM, "a number > 1", lambda v: v > 1)
     time_budget_s: float | None = _f(None, _NUM, "seconds > 0, or null for no time limit", lambda v: v > 0,
                                      nullable=True)
+    max_epoch_seconds: float | str | None = _f(
+        "auto", (int, float, str), "seconds > 0 (stop a trial whose first epoch would take longer), 'auto' (a "
+        "quarter of budget.time_budget_s per grace-period epoch; no limit without a time budget) or null (no limit)",
+        lambda v: v == "auto" if isinstance(v, str) else v > 0, nullable=True)
+
+    def epoch_time_limit(self) -> float | None:
+        """Seconds a fresh trial's first epoch may take, or None for no limit.
+
+        With a time budget, a trial that needs more than a quarter of the whole search's time to reach
+        ASHA's first rung cannot be compared with the others before the budget runs out; it would hold
+        its slot for nothing, so it is stopped within seconds instead (`auto`).
+        """
+        if self.max_epoch_seconds == "auto":
+            return self.time_budget_s / (4 * self.grace_period) if self.time_budget_s else None
+        return self.max_epoch_seconds
 
 
 @dataclass

@@ -60,7 +60,8 @@ def settings_for(cfg: ExperimentConfig) -> TrainSettings:
                          pretrained_weights=dict(cfg.pretrained_weights), hub_offline=env_offline(),
                          precision=r.precision, channels_last=r.channels_last, cudnn_benchmark=r.cudnn_benchmark,
                          micro_batch=r.micro_batch, memory_fit=r.memory_fit,
-                         gpu_fraction=r.gpus_per_trial if 0 < r.gpus_per_trial < 1 else None)
+                         gpu_fraction=r.gpus_per_trial if 0 < r.gpus_per_trial < 1 else None,
+                         max_epoch_seconds=cfg.budget.epoch_time_limit())
 
 
 def connect(address: str | None, verbose: bool = False) -> None:

@@ -17,7 +17,7 @@ import optuna
 from ray.tune.search.optuna import OptunaSearch
 
 from spaces import Constant, Space, define_by_run
-from trainables.metrics import DIVERGED, EPOCH, STOPPED_BY
+from trainables.metrics import DIVERGED, EPOCH, STOPPED_BY, TOO_SLOW
 from trainables.ray_trainable import ERROR_KEY
 
 from .config import ExperimentConfig
@@ -33,6 +33,8 @@ class TrialAwareOptunaSearch(OptunaSearch):
     - errored or diverged: FAIL (never a score);
     - stopped early by ASHA: PRUNED with its per-epoch values, so TPE ranks it at the fidelity it
       reached instead of mistaking a truncated score for a final one;
+    - stopped in its first epoch as too slow for the budget: PRUNED with no value, which TPE ranks
+      below every trial that reported one, so it learns to avoid such costly regions;
     - ran to max_epochs (or its own patience): COMPLETE with the metric at its best epoch.
     """
 
@@ -64,7 +66,9 @@ class TrialAwareOptunaSearch(OptunaSearch):
         if EPOCH in result:  # Ray hands the result that ended a trial only to on_trial_complete
             self.on_trial_result(trial_id, result)
         state, value = optuna.trial.TrialState.COMPLETE, self._best.get(trial_id)
-        if error or result.get(ERROR_KEY) or result.get(DIVERGED) or value is None:
+        if result.get(STOPPED_BY) == TOO_SLOW and not (error or result.get(ERROR_KEY)):
+            state, value = optuna.trial.TrialState.PRUNED, None
+        elif error or result.get(ERROR_KEY) or result.get(DIVERGED) or value is None:
             state, value = optuna.trial.TrialState.FAIL, None
         elif result.get(EPOCH, self._max_epochs) < self._max_epochs and result.get(STOPPED_BY) != "patience":
             state, value = optuna.trial.TrialState.PRUNED, None

@@ -58,9 +58,9 @@ class ProgressSnapshot:
 def classify(ended_as: str) -> str:
     """Map `analysis.load.ended` values onto the five states shown to users."""
     from analysis.load import COMPLETED, DIVERGED, ERRORED as A_ERRORED, PENDING as A_PENDING
-    from analysis.load import STOPPED_ASHA, STOPPED_PATIENCE
+    from analysis.load import STOPPED_ASHA, STOPPED_PATIENCE, TOO_SLOW
 
-    table = {COMPLETED: DONE, STOPPED_ASHA: STOPPED, STOPPED_PATIENCE: STOPPED, DIVERGED: STOPPED,
+    table = {COMPLETED: DONE, STOPPED_ASHA: STOPPED, STOPPED_PATIENCE: STOPPED, DIVERGED: STOPPED, TOO_SLOW: STOPPED,
              A_ERRORED: ERRORED, A_PENDING: PENDING}
     return table.get(ended_as, RUNNING)
 

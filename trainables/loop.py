@@ -26,7 +26,7 @@ from .models.pretrained import env_offline
 from .optimizers import make_optimizer
 from .schedules import make_schedule, step_schedule
 
-Report = Callable[[dict[str, Any], dict[str, Any]], None]  # (metrics, checkpoint state) -> None
+Report = Callable[[dict[str, Any], "dict[str, Any] | None"], None]  # (metrics, checkpoint state or None) -> None
 
 
 @dataclass
@@ -48,6 +48,7 @@ class TrainSettings:
     micro_batch: int | None = None     # force gradient accumulation over micro-batches of this size
     memory_fit: bool = True            # GPU: profile one step and shrink to micro-batches that fit
     gpu_fraction: float | None = None  # this trial's share of its GPU (gpus_per_trial < 1)
+    max_epoch_seconds: float | None = None  # stop a fresh trial whose first epoch is projected to take longer
 
     def weight_sources(self) -> WeightSources:
         return WeightSources(dict(self.pretrained_weights), self.hub_offline or env_offline())
@@ -97,11 +98,14 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
 
 def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                     config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None,
-                    sample_weights: torch.Tensor | None = None, opts: StepOptions = StepOptions()) -> dict[str, float]:
+                    sample_weights: torch.Tensor | None = None, opts: StepOptions = StepOptions(),
+                    time_limit: float | None = None) -> dict[str, float]:
     """One pass over shuffled (x, y), or len(y) draws by `sample_weights`. Stops at the first non-finite loss.
 
     With `opts.micro_batch`, each batch is split into chunks whose gradients are accumulated before the
     one optimizer step, so the effective batch is unchanged (batch norm sees the chunks' statistics).
+    With `time_limit` (seconds), the pass stops as soon as its projected length exceeds the limit, and
+    the result holds that projection under PROJECTED_EPOCH_SECONDS.
     """
     model.train()
     bs = int(config.get("batch_size", 128))
@@ -113,6 +117,7 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
         perm = torch.multinomial(sample_weights, len(y), replacement=True, generator=gen).to(x.device)
     # y lives where the model computes; x may stay on the CPU when it does not fit the GPU
     total_loss, correct, seen, diverged = 0.0, 0, 0, False
+    t0 = time.perf_counter()
     for i in range(0, len(perm), bs):
         idx = perm[i:i + bs]
         if len(idx) < 2:  # batch norm cannot train on a single sample
@@ -140,8 +145,21 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
         opt.step()
         total_loss += batch_loss * len(idx)
         seen += len(idx)
+        if time_limit is not None:
+            projected = projected_seconds(time.perf_counter() - t0, seen, len(perm))
+            if projected > time_limit:
+                return {M.TRAIN_LOSS: total_loss / seen, M.TRAIN_ACC: correct / seen, "seen": seen, M.DIVERGED: 0,
+                        M.PROJECTED_EPOCH_SECONDS: projected}
     return {M.TRAIN_LOSS: total_loss / max(seen, 1) if not diverged else math.nan,
             M.TRAIN_ACC: correct / max(seen, 1), "seen": seen, M.DIVERGED: int(diverged)}
+
+
+def projected_seconds(elapsed: float, seen: int, total: int, min_elapsed: float = 2.0) -> float:
+    """The whole pass's projected length from its first `seen` of `total` images; 0 until `min_elapsed`
+    seconds have passed (the first batches include one-off start-up costs)."""
+    if elapsed < min_elapsed and seen < total:
+        return 0.0
+    return elapsed / max(seen, 1) * total
 
 
 @torch.no_grad()
@@ -225,8 +243,16 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
         if hasattr(model, "begin_epoch"):  # e.g. a backbone frozen for its first warm-up epochs
             model.begin_epoch(epoch)
         t0 = time.perf_counter()
-        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights, draws, opts)
+        # only a fresh trial's first epoch is timed: later ones may slow down with the machine's load
+        limit = settings.max_epoch_seconds if epoch == 1 else None
+        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights, draws, opts, limit)
         train_seconds = time.perf_counter() - t0
+        if M.PROJECTED_EPOCH_SECONDS in tr:
+            # too expensive for this search's budget: say so (no checkpoint; nothing worth keeping) and end
+            report({M.EPOCH: 0, M.VAL_LOSS: math.nan, M.VAL_ACC: math.nan, M.VAL_F1: math.nan,
+                    M.STOPPED_BY: M.TOO_SLOW, M.PROJECTED_EPOCH_SECONDS: tr[M.PROJECTED_EPOCH_SECONDS],
+                    M.SAMPLES_PER_SECOND: tr["seen"] / max(train_seconds, 1e-9), M.PARAM_COUNT: n_params}, None)
+            return
         va = evaluate(model, pre, x_va, y_va, config, data.num_classes, settings.eval_batch_size)
         lr = opt.param_groups[0]["lr"]
         if not tr[M.DIVERGED] and math.isfinite(va[M.VAL_LOSS]):

@@ -16,7 +16,10 @@ PARAM_COUNT = "param_count"
 INFERENCE_MS = "inference_ms"  # eval-mode forward time per image, measured once per trial
 MICRO_BATCH = "micro_batch"    # images per forward pass: batch_size, or less when the batch was split to fit a GPU
 DIVERGED = "diverged"          # 1 on the epoch whose loss became NaN/inf (the trial then ends)
-STOPPED_BY = "stopped_by"      # "patience" on the epoch where the trial's own early stopping ended it
+STOPPED_BY = "stopped_by"      # "patience" on the epoch where the trial's own early stopping ended it;
+                               # "too_slow" when its first epoch would outlast TrainSettings.max_epoch_seconds
+TOO_SLOW = "too_slow"
+PROJECTED_EPOCH_SECONDS = "projected_epoch_seconds"  # of a too-slow trial: its first epoch's projected length
 
 EPOCH_METRICS = [EPOCH, TRAIN_LOSS, TRAIN_ACC, VAL_LOSS, VAL_ACC, VAL_F1, LR, EPOCH_SECONDS, SAMPLES_PER_SECOND]
 METRICS = {VAL_ACC: "max", VAL_F1: "max", VAL_LOSS: "min", TRAIN_LOSS: "min", TRAIN_ACC: "max"}

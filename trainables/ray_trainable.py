@@ -33,9 +33,12 @@ def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings
             start = load_state(folder)
     last_epoch = start["epoch"] if start else 0
 
-    def report(metrics: dict[str, Any], state: dict[str, Any]) -> None:
+    def report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
         nonlocal last_epoch
         last_epoch = metrics["epoch"]
+        if state is None:  # a trial stopped before its first epoch ended: no model worth a checkpoint
+            tune.report({metric: math.nan, **metrics, NODE_ID: node})  # Ray Tune requires the metric
+            return
         with tempfile.TemporaryDirectory() as folder:
             save_state(state, folder)
             tune.report({**metrics, NODE_ID: node}, checkpoint=tune.Checkpoint.from_directory(folder))

@@ -43,6 +43,8 @@ CASES = [
     (bad(address="somewhere"), "address = 'somewhere'", "'auto', HOST:PORT or ray://HOST:10001"),
     (bad(budget=[1, 2]), "budget = [1, 2]", "a mapping with keys"),
     (bad(dataset__train_subset=5), "dataset.train_subset = 5", "an int >= 20"),
+    (bad(budget__max_epoch_seconds="fast"), "budget.max_epoch_seconds = 'fast'", "seconds > 0"),
+    (bad(budget__max_epoch_seconds=0), "budget.max_epoch_seconds = 0", "'auto'"),
 ]
 
 
@@ -61,6 +63,16 @@ def test_good_config_gets_defaults():
     assert cfg.budget.num_samples == 3 and cfg.budget.grace_period == 1
     assert cfg.search.metric == "val_acc" and cfg.mode == "max"
     assert parse_config(bad(search__metric="val_loss")).mode == "min"
+
+
+def test_epoch_time_limit_auto_follows_the_time_budget():
+    budget = {**GOOD["budget"], "grace_period": 2}
+    assert parse_config({**GOOD, "budget": budget}).budget.epoch_time_limit() is None  # no time budget: no limit
+    timed = parse_config({**GOOD, "budget": {**budget, "time_budget_s": 600}}).budget
+    assert timed.max_epoch_seconds == "auto" and timed.epoch_time_limit() == 75.0  # 600 / 4 / 2
+    assert parse_config({**GOOD, "budget": {**budget, "time_budget_s": 600, "max_epoch_seconds": None}}) \
+        .budget.epoch_time_limit() is None
+    assert parse_config({**GOOD, "budget": {**budget, "max_epoch_seconds": 30}}).budget.epoch_time_limit() == 30
 
 
 def test_set_overrides_any_field_with_yaml_values():

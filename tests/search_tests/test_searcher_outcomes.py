@@ -1,0 +1,58 @@
+"""What Optuna is told about each way a trial ends (driven through the searcher's Ray callbacks)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import optuna
+import pytest
+
+from search.config import parse_config
+from search.searcher import build_searcher
+from spaces import get_preset
+
+S = optuna.trial.TrialState
+
+
+@pytest.fixture
+def searcher(tmp_path: Path):
+    cfg = parse_config({"name": "o", "space": "lenet5", "storage": str(tmp_path), "budget": {"num_samples": 8,
+                        "max_epochs": 4}, "search": {"warm_start": False}}, "<test>")
+    return build_searcher(cfg, get_preset("lenet5"), str(tmp_path))
+
+
+def epoch(n: int, acc: float, **extra) -> dict:
+    return {"epoch": n, "training_iteration": n, "val_acc": acc, **extra}  # as Ray hands them over
+
+
+def outcome(searcher, trial_id: str, results: list[dict], final: dict) -> optuna.trial.FrozenTrial:
+    searcher.suggest(trial_id)
+    for r in results:
+        searcher.on_trial_result(trial_id, r)
+    searcher.on_trial_complete(trial_id, final)
+    return searcher._ot_study.trials[searcher._ot_trials[trial_id].number]
+
+
+def test_each_ending_is_told_to_optuna_for_what_it_is(searcher):
+    done = outcome(searcher, "done", [epoch(e, 0.5 + e / 10) for e in (1, 2, 3)], epoch(4, 0.75))
+    assert done.state == S.COMPLETE and done.value == pytest.approx(0.8)  # the best epoch, not the last
+    asha = outcome(searcher, "asha", [], epoch(1, 0.3))
+    assert asha.state == S.PRUNED and asha.intermediate_values == {1: 0.3}
+    slow = outcome(searcher, "slow", [], epoch(0, math.nan, stopped_by="too_slow",
+                                                                 projected_epoch_seconds=900.0))
+    assert slow.state == S.PRUNED and slow.intermediate_values == {}
+    diverged = outcome(searcher, "nan", [], epoch(1, math.nan, diverged=1))
+    assert diverged.state == S.FAIL
+    errored = outcome(searcher, "err", [], epoch(0, math.nan, error="RuntimeError: boom"))
+    assert errored.state == S.FAIL
+
+
+def test_tpe_ranks_a_too_slow_trial_below_every_reported_one(searcher):
+    """Optuna's TPE splits pruned trials by the last step they reached; one with no steps sorts last."""
+    from optuna.samplers._tpe.sampler import _get_pruned_trial_score
+
+    outcome(searcher, "asha", [], epoch(1, 0.1))
+    outcome(searcher, "slow", [], epoch(0, math.nan, stopped_by="too_slow"))
+    study = searcher._ot_study
+    asha, slow = (t for t in study.trials if t.state == S.PRUNED)
+    assert _get_pruned_trial_score(slow, study) > _get_pruned_trial_score(asha, study)  # sorted ascending: worse
