@@ -210,7 +210,9 @@ def plot_curves(runs: list[dict[str, Any]], budget: float, path: Path) -> Path:
     return path
 
 
-SAME_SETTINGS = ("budget_s", "space", "train_subset", "max_epochs")
+def run_settings(a: Any) -> dict[str, Any]:
+    """What makes runs comparable: recorded in the JSON, and checked by --merge."""
+    return {"budget_s": a.budget, "space": a.space, "train_subset": a.train_subset, "max_epochs": a.max_epochs}
 
 
 def merge_runs(args: Any, runs: list[dict[str, Any]], earlier: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -218,9 +220,7 @@ def merge_runs(args: Any, runs: list[dict[str, Any]], earlier: Path) -> tuple[li
     import json
 
     doc = json.loads(earlier.read_text())
-    now = {"budget_s": args.budget, "space": args.space, "train_subset": args.train_subset,
-           "max_epochs": args.max_epochs}
-    differ = {k: (doc.get(k), now[k]) for k in SAME_SETTINGS if doc.get(k) != now[k]}
+    differ = {k: (doc.get(k), v) for k, v in run_settings(args).items() if doc.get(k) != v}
     if differ:
         raise SystemExit(f"--merge {earlier}: other settings (earlier, now): {differ}")
     taken = [r for r in doc["runs"] if r["method"] not in args.methods and r["seed"] in args.seeds]
@@ -315,8 +315,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if merged_from:
         table += (f" Runs of {', '.join(merged_from['methods'])} come from an earlier invocation "
                   f"({merged_from['finished_utc']}, `{merged_from['command']}`).")
-    result = {"budget_s": args.budget, "space": args.space, "train_subset": args.train_subset,
-              "max_epochs": args.max_epochs, "seeds": args.seeds, "summary": summary, "runs": runs,
+    result = {**run_settings(args), "seeds": args.seeds, "summary": summary, "runs": runs,
               "merged_from": merged_from}
     write_results("search_efficiency", args.out, result, table, args.quick)
     plot_curves(runs, args.budget, Path(args.out) / "search_efficiency.png")

@@ -116,7 +116,7 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
     else:
         perm = torch.multinomial(sample_weights, len(y), replacement=True, generator=gen).to(x.device)
     # y lives where the model computes; x may stay on the CPU when it does not fit the GPU
-    total_loss, correct, seen, diverged = 0.0, 0, 0, False
+    total_loss, correct, seen, diverged, too_slow = 0.0, 0, 0, False, 0.0
     t0 = time.perf_counter()
     for i in range(0, len(perm), bs):
         idx = perm[i:i + bs]
@@ -148,10 +148,13 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
         if time_limit is not None:
             projected = projected_seconds(time.perf_counter() - t0, seen, len(perm))
             if projected > time_limit:
-                return {M.TRAIN_LOSS: total_loss / seen, M.TRAIN_ACC: correct / seen, "seen": seen, M.DIVERGED: 0,
-                        M.PROJECTED_EPOCH_SECONDS: projected}
-    return {M.TRAIN_LOSS: total_loss / max(seen, 1) if not diverged else math.nan,
-            M.TRAIN_ACC: correct / max(seen, 1), "seen": seen, M.DIVERGED: int(diverged)}
+                too_slow = projected
+                break
+    out = {M.TRAIN_LOSS: total_loss / max(seen, 1) if not diverged else math.nan,
+           M.TRAIN_ACC: correct / max(seen, 1), "seen": seen, M.DIVERGED: int(diverged)}
+    if too_slow:
+        out[M.PROJECTED_EPOCH_SECONDS] = too_slow
+    return out
 
 
 def projected_seconds(elapsed: float, seen: int, total: int, min_elapsed: float = 2.0) -> float:
