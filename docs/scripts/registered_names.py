@@ -9,15 +9,6 @@ import argparse
 import re
 from pathlib import Path
 
-from trainables.activations import ACTIVATIONS
-from trainables.augment import AUGMENTATIONS
-from trainables.data import DATASETS
-from trainables.knobs import KNOBS, PER_BLOCK
-from trainables.losses import LOSSES
-from trainables.models import MODELS
-from trainables.optimizers import OPTIMIZERS
-from trainables.schedules import SCHEDULES
-
 PAGE = Path(__file__).resolve().parents[1] / "spaces.md"
 START, END = "<!-- registered-names:start", "<!-- registered-names:end -->"
 _BLOCK = re.compile(re.escape(START) + r"[^\n]*\n(.*?)" + re.escape(END), re.S)
@@ -25,6 +16,15 @@ _BLOCK = re.compile(re.escape(START) + r"[^\n]*\n(.*?)" + re.escape(END), re.S)
 
 def tables() -> str:
     """The two Markdown tables: registries and their names, knobs and what they allow."""
+    from trainables.activations import ACTIVATIONS  # here, so --help answers without importing torch
+    from trainables.augment import AUGMENTATIONS
+    from trainables.data import DATASETS
+    from trainables.knobs import KNOBS, PER_BLOCK
+    from trainables.losses import LOSSES
+    from trainables.models import MODELS
+    from trainables.optimizers import OPTIMIZERS
+    from trainables.schedules import SCHEDULES
+
     lines = ["| registry | names |", "|---|---|"]
     for title, reg in [("model families (`family`)", MODELS), ("activations (`activation`)", ACTIVATIONS),
                        ("optimizers (`optimizer`)", OPTIMIZERS), ("losses (`loss`)", LOSSES),
