@@ -11,12 +11,13 @@ from pathlib import Path
 
 PAGE = Path(__file__).resolve().parents[1] / "spaces.md"
 START, END = "<!-- registered-names:start", "<!-- registered-names:end -->"
-_BLOCK = re.compile(re.escape(START) + r"[^\n]*\n(.*?)" + re.escape(END), re.S)
+_BLOCK = re.compile(re.escape(START) + r"[^\n]*\n(.*?)" + re.escape(END), re.DOTALL)
 
 
 def tables() -> str:
     """The two Markdown tables: registries and their names, knobs and what they allow."""
-    from trainables.activations import ACTIVATIONS  # here, so --help answers without importing torch
+    # imported here, so --help answers without importing torch
+    from trainables.activations import ACTIVATIONS
     from trainables.augment import AUGMENTATIONS
     from trainables.data import DATASETS
     from trainables.knobs import KNOBS, PER_BLOCK

@@ -126,7 +126,7 @@ def help_text(argv: tuple[str, ...]) -> tuple[int, str]:
 
 def _run_help(argv: tuple[str, ...]) -> tuple[int, str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, *argv, "--help"], cwd=ROOT, env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, *argv, "--help"], cwd=ROOT, env=env, capture_output=True, text=True, check=False,
                           timeout=300)
     return proc.returncode, proc.stdout + proc.stderr
 
@@ -201,7 +201,7 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def anchors(page: Path) -> frozenset[str]:
     counts: dict[str, int] = {}
     out = set()

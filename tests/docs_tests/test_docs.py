@@ -91,7 +91,7 @@ def test_experiment_page_lists_every_field_with_the_codes_default():
     from search.config import ExperimentConfig
 
     text = (dc.ROOT / "docs" / "experiment.md").read_text()
-    documented = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    documented = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.DOTALL).group(1))
     assert documented == ExperimentConfig().to_dict()
 
 
@@ -101,7 +101,7 @@ def test_spaces_page_example_is_a_valid_space(tmp_path: Path):
 
     text = (dc.ROOT / "docs" / "spaces.md").read_text()
     example = tmp_path / "example.yaml"
-    example.write_text(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+    example.write_text(re.search(r"```yaml\n(.*?)```", text, re.DOTALL).group(1))
     check_space(resolve_space(str(example)))
 
 
