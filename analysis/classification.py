@@ -1,15 +1,20 @@
-"""Classification metrics of a held-out evaluation, in numpy: the numbers our users report.
+"""Classification metrics of a held-out evaluation, computed by scikit-learn: the numbers our users report.
 
 Accuracy, per-class precision/recall/F1/support, their macro and weighted means, the confusion
-matrix, and one-vs-rest ROC curves with AUC per class. Conventions follow scikit-learn
-(a class with no predictions has precision 0; weighted means are by true-class support).
+matrix, and one-vs-rest ROC curves with AUC per class. A class with no predictions has precision 0
+(`zero_division=0`); the macro and weighted means count only classes present in the truth or the
+predictions, as `sklearn.metrics.precision_recall_fscore_support(average=...)` does.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn import metrics as skm
+from sklearn.preprocessing import label_binarize
+
+AVERAGES = ("macro", "weighted")
 
 
 @dataclass
@@ -27,41 +32,44 @@ class ClassificationMetrics:
     per_class: pd.DataFrame          # index: class name; columns precision, recall, f1, support, auc
     confusion: np.ndarray            # counts [true, predicted]
     roc: dict[str, RocCurve]
+    averages: dict[str, dict[str, float]] = field(default_factory=dict)  # "macro"/"weighted" -> precision, recall, f1
 
     def averaged(self, how: str) -> dict[str, float]:
         """`how="macro"` (unweighted mean over classes) or `"weighted"` (by support)."""
-        # as scikit-learn: classes absent from both truth and predictions do not count
-        seen = (self.confusion.sum(0) + self.confusion.sum(1)) > 0
-        pc = self.per_class[seen]
-        w = pc["support"] / pc["support"].sum() if how == "weighted" else pd.Series(1 / len(pc), index=pc.index)
-        return {k: float((pc[k] * w).sum()) for k in ("precision", "recall", "f1")}
+        if how not in self.averages:
+            raise ValueError(f"average {how!r}: allowed {', '.join(AVERAGES)}")
+        return dict(self.averages[how])
 
     def summary(self) -> dict[str, float]:
         """Flat dict: accuracy, {macro,weighted}_{precision,recall,f1}, macro_auc."""
         out = {"accuracy": self.accuracy}
-        for how in ("macro", "weighted"):
+        for how in AVERAGES:
             out.update({f"{how}_{k}": v for k, v in self.averaged(how).items()})
+        # the mean over classes whose AUC is defined (sklearn's multi-class AUC refuses an absent class)
         out["macro_auc"] = float(np.nanmean([c.auc for c in self.roc.values()]))
         return out
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
-    """Counts [true, predicted]."""
-    idx = np.asarray(y_true, dtype=np.int64) * num_classes + np.asarray(y_pred, dtype=np.int64)
-    return np.bincount(idx, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    """Counts [true, predicted], every class 0..num_classes-1 present as a row and a column."""
+    return skm.confusion_matrix(y_true, y_pred, labels=np.arange(num_classes))
 
 
 def roc_curve(is_positive: np.ndarray, score: np.ndarray) -> RocCurve:
-    """ROC points at each distinct threshold (highest first) and the trapezoidal area under them."""
-    order = np.argsort(-score, kind="mergesort")
-    score, pos = score[order], is_positive[order].astype(np.float64)
-    last_of_tie = np.r_[np.flatnonzero(np.diff(score)), len(score) - 1]  # ties move together
-    tps, fps = np.cumsum(pos)[last_of_tie], np.cumsum(1 - pos)[last_of_tie]
-    n_pos, n_neg = pos.sum(), len(pos) - pos.sum()
-    if n_pos == 0 or n_neg == 0:  # AUC is undefined when the class is absent (or is everything)
+    """ROC points at each distinct threshold (highest first, from (0, 0)) and the area under them."""
+    is_positive = np.asarray(is_positive, dtype=bool)
+    if is_positive.all() or not is_positive.any():  # AUC is undefined when the class is absent (or is everything)
         return RocCurve(np.array([0.0, 1.0]), np.array([0.0, 1.0]), float("nan"))
-    fpr, tpr = np.r_[0.0, fps / n_neg], np.r_[0.0, tps / n_pos]
-    return RocCurve(fpr, tpr, float(np.trapezoid(tpr, fpr)))
+    fpr, tpr, _ = skm.roc_curve(is_positive, score, drop_intermediate=False)
+    return RocCurve(fpr, tpr, float(skm.roc_auc_score(is_positive, score)))
+
+
+def one_vs_rest(y_true: np.ndarray, num_classes: int) -> np.ndarray:
+    """Boolean indicator matrix [N, num_classes]: column c is "the true class is c"."""
+    y = label_binarize(y_true, classes=np.arange(num_classes))
+    if num_classes == 2:  # label_binarize gives a single column for two classes
+        y = np.hstack([1 - y, y])
+    return y.astype(bool)
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names: list[str]) -> ClassificationMetrics:
@@ -69,14 +77,15 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, class_names: l
     k = len(class_names)
     y_true = np.asarray(y_true)
     y_pred = probs.argmax(1)
-    conf = confusion_matrix(y_true, y_pred, k)
-    tp = np.diag(conf).astype(np.float64)
-    support, predicted = conf.sum(1).astype(np.float64), conf.sum(0).astype(np.float64)
-    precision = np.divide(tp, predicted, out=np.zeros(k), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros(k), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(k), where=denom > 0)
-    roc = {name: roc_curve(y_true == c, probs[:, c]) for c, name in enumerate(class_names)}
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=np.arange(k), zero_division=0)
+    averages = {}
+    for how in AVERAGES:
+        p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, average=how, zero_division=0)
+        averages[how] = {"precision": float(p), "recall": float(r), "f1": float(f)}
+    positives = one_vs_rest(y_true, k)
+    roc = {name: roc_curve(positives[:, c], probs[:, c]) for c, name in enumerate(class_names)}
     per_class = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support.astype(int),
                               "auc": [roc[n].auc for n in class_names]}, index=pd.Index(class_names, name="class"))
-    return ClassificationMetrics(float((y_pred == y_true).mean()), per_class, conf, roc)
+    return ClassificationMetrics(float(skm.accuracy_score(y_true, y_pred)), per_class,
+                                 confusion_matrix(y_true, y_pred, k), roc, averages)

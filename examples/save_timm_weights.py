@@ -11,9 +11,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import timm
-from safetensors.torch import save_file
-
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -21,6 +18,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default="weights", help="folder for <backbone>.safetensors (default: weights)")
     ap.add_argument("--random", action="store_true", help="random initialisation instead of pretrained weights")
     args = ap.parse_args(argv)
+    import timm  # after parsing, so --help answers at once
+    from safetensors.torch import save_file
+
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in args.backbones:
