@@ -7,22 +7,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.errors import ExperimentError
+from analysis.experiment_data import load_data, saved_config, settings_for  # noqa: F401 (re-exported)
+from analysis.layout import SPACE_FILE, experiment_folder  # noqa: F401 (re-exported)
+from analysis.run_log import LAUNCH, RESUME
 from spaces import Space, load_space, resolve_space
-from trainables.data import ImageData, TrialData, load_dataset, make_trial_data, test_split
-from trainables.loop import TrainSettings
-from trainables.models.pretrained import env_offline
+from trainables.data import TrialData
 
-from .config import ConfigError, ExperimentConfig, parse_config
-from .experiment_dir import (CONFIG_FILE, SPACE_FILE, check_writable, experiment_path, read_config_dict,
-                             save_experiment_files)
+from .config import ConfigError, ExperimentConfig
+from .experiment_dir import check_writable, experiment_path, save_experiment_files
+from .run_record import NothingToResume, recorded_run, time_used
 from .space_check import check_space
 from .weights_check import missing_weights
 
 log = logging.getLogger("hpsearch")
 
 
-class LaunchError(RuntimeError):
-    """A user-facing error found before (or instead of) launching."""
+# A user-facing error found before (or instead of) launching. One class with analysis's error, so the
+# CLI and any caller catch either name.
+LaunchError = ExperimentError
 
 
 @dataclass
@@ -43,25 +46,6 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
         log.warning("warning: %s", problem)
     _, data = load_data(cfg)
     return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name))
-
-
-def load_data(cfg: ExperimentConfig) -> tuple[ImageData, TrialData]:
-    """The dataset with its held-out test set, and the train/validation split every trial sees."""
-    raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
-    raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
-    return raw, make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
-
-
-def settings_for(cfg: ExperimentConfig) -> TrainSettings:
-    r = cfg.resources
-    return TrainSettings(max_epochs=cfg.budget.max_epochs, seed=cfg.search.seed,
-                         num_threads=max(1, int(cfg.resources.cpus_per_trial)),
-                         class_weights=cfg.dataset.class_weights, sampling=cfg.dataset.sampling,
-                         pretrained_weights=dict(cfg.pretrained_weights), hub_offline=env_offline(),
-                         precision=r.precision, channels_last=r.channels_last, cudnn_benchmark=r.cudnn_benchmark,
-                         micro_batch=r.micro_batch, memory_fit=r.memory_fit,
-                         gpu_fraction=r.gpus_per_trial if 0 < r.gpus_per_trial < 1 else None,
-                         max_epoch_seconds=cfg.budget.epoch_time_limit())
 
 
 def connect(address: str | None, verbose: bool = False) -> None:
@@ -136,24 +120,25 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
     if "://" not in prep.path and Path(prep.path).exists() and any(Path(prep.path).iterdir()):
         raise LaunchError(f"experiment {prep.path} already exists; resume it with `hpsearch resume {prep.path}`, "
                           "or choose another name with --set name=NEW_NAME")
+    _connect_checked(prep.cfg, prep.cfg.address, verbose)
     save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
-    connect(prep.cfg.address, verbose)
-    build_tuner(prep, verbose, callbacks).fit()
+    with recorded_run(prep.path, LAUNCH, prep.cfg) as record:
+        record(build_tuner(prep, verbose, callbacks).fit())
     return prep.path
 
 
-def experiment_folder(path: str | Path) -> Path:
-    """The resolved folder, or LaunchError if it holds no hpsearch experiment."""
-    path = Path(path).expanduser().resolve()
-    if not (path / CONFIG_FILE).is_file():
-        raise LaunchError(f"{path} is not an hpsearch experiment (no {CONFIG_FILE})")
-    return path
+def _connect_checked(cfg: ExperimentConfig, address: str | None, verbose: bool) -> None:
+    """Start or join Ray, refusing (before anything is written) a trial that no node can run."""
+    import ray
 
+    from .resources import check_cluster, check_machine
 
-def saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """The validated config saved in an experiment folder (no data, no Ray)."""
-    path = experiment_folder(path)
-    return parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
+    embedded = address is None and not ray.is_initialized()
+    if embedded:
+        check_machine(cfg)  # before Ray starts: the machine is all there is
+    connect(address, verbose)
+    if not embedded:
+        check_cluster(cfg)
 
 
 def check_resumable(path: str | Path) -> ExperimentConfig:
@@ -179,11 +164,13 @@ def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepa
 
 def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list | None = None,
                       address: str | None = None, num_samples: int | None = None,
-                      state_checked: bool = False) -> str:
-    """Continue an interrupted search where it stopped; optionally raise its budget to `num_samples`.
+                      state_checked: bool = False, time_budget_s: float | None = None) -> str:
+    """Continue an interrupted search where it stopped; optionally raise its budget to `num_samples` trials
+    or `time_budget_s` seconds in all (the time already used counts against it).
 
     Finished trials are kept as they are, unfinished ones continue from their last checkpoint,
-    errored ones restart; ASHA's rungs are rebuilt from the recorded results first.
+    errored ones restart; ASHA's rungs are rebuilt from the recorded results first. A search whose
+    time budget is used up raises NothingToResume unless `time_budget_s` raises it.
     """
     from ray import tune
 
@@ -193,29 +180,52 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     if not state_checked:  # before loading any data: a damaged state file fails in seconds
         check_resumable(path)
     prep = load_prepared(path)
-    if num_samples is not None and num_samples < prep.cfg.budget.num_samples:
-        raise LaunchError(f"--num-samples {num_samples} is below the experiment's {prep.cfg.budget.num_samples}")
-    connect(address or prep.cfg.address, verbose)
+    used, left = _check_budgets(prep, num_samples, time_budget_s)
+    _connect_checked(prep.cfg, address or prep.cfg.address, verbose)
     tuner = tune.Tuner.restore(prep.path, trainable=_trainable(prep), resume_unfinished=True, resume_errored=True)
     # Tuner.restore re-reads the TuneConfig pickled at launch; reach into it to hand the restored run
-    # what Ray does not save: ASHA's rungs, and a larger budget when asked for
+    # what Ray does not save: ASHA's rungs, the time left, and a larger budget when asked for
     tune_config = tuner._local_tuner._tune_config
     base_searcher(tune_config.search_alg).study_dir = prep.path
     tune_config.search_alg.experiment_path = prep.path
     tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
+    if left is not None:
+        tune_config.time_budget_s = left  # Ray would restart the whole budget's clock
+        tune_config.search_alg.reopen = time_budget_s is not None  # a timed-out search marked itself finished
     if num_samples is not None:
         tune_config.num_samples = num_samples
         tune_config.search_alg.extend_to = num_samples
-        _update_saved_budget(prep, num_samples)
+    if num_samples is not None or time_budget_s is not None:
+        _update_saved_budget(prep)
     tuner._local_tuner._run_config.callbacks = list(callbacks or [])
-    tuner.fit()
+    with recorded_run(prep.path, RESUME, prep.cfg, used) as record:
+        record(tuner.fit())
     return prep.path
 
 
-def _update_saved_budget(prep: Prepared, num_samples: int) -> None:
-    cfg = prep.cfg.to_dict()
-    cfg["budget"]["num_samples"] = num_samples
-    save_experiment_files(prep.path, cfg, prep.space)
+def _check_budgets(prep: Prepared, num_samples: int | None, time_budget_s: float | None
+                   ) -> tuple[float, float | None]:
+    """Apply raised budgets to `prep.cfg`; (seconds used so far, seconds left or None). Refuses a lower budget."""
+    budget = prep.cfg.budget
+    if num_samples is not None and num_samples < budget.num_samples:
+        raise LaunchError(f"--num-samples {num_samples} is below the experiment's {budget.num_samples}")
+    if time_budget_s is not None and budget.time_budget_s is not None and time_budget_s < budget.time_budget_s:
+        raise LaunchError(f"--time-budget {time_budget_s:g} is below the experiment's {budget.time_budget_s:g} s")
+    used = time_used(prep.path)
+    budget.num_samples = num_samples or budget.num_samples
+    budget.time_budget_s = time_budget_s or budget.time_budget_s
+    if budget.time_budget_s is None:
+        return used, None
+    left = budget.time_budget_s - used
+    if left <= 1.0:
+        raise NothingToResume(f"{prep.path}: finished: its time budget ({budget.time_budget_s:g} s) is used up "
+                              f"({used:.0f} s run); nothing to resume. To search longer: "
+                              f"hpsearch resume {prep.path} --time-budget SECONDS (the new total)")
+    return used, left
+
+
+def _update_saved_budget(prep: Prepared) -> None:
+    save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
 
 
 __all__ = ["ConfigError", "LaunchError", "Prepared", "build_tuner", "connect", "load_prepared", "prepare",
