@@ -113,14 +113,17 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
 
 
 def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None = None) -> str:
-    """Launch a new search; refuses to touch an experiment folder that already exists."""
-    problem = check_writable(prep.cfg.storage)
-    if problem:
-        raise LaunchError(f"storage {prep.cfg.storage!r} is not writable: {problem}")
+    """Launch a new search; refuses to touch an experiment folder that already exists.
+
+    Every check comes before the first write: an impossible request leaves no folder behind.
+    """
     if "://" not in prep.path and Path(prep.path).exists() and any(Path(prep.path).iterdir()):
         raise LaunchError(f"experiment {prep.path} already exists; resume it with `hpsearch resume {prep.path}`, "
                           "or choose another name with --set name=NEW_NAME")
     _connect_checked(prep.cfg, prep.cfg.address, verbose)
+    problem = check_writable(prep.cfg.storage)  # creates the storage folder
+    if problem:
+        raise LaunchError(f"storage {prep.cfg.storage!r} is not writable: {problem}")
     save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
     with recorded_run(prep.path, LAUNCH, prep.cfg) as record:
         record(build_tuner(prep, verbose, callbacks).fit())

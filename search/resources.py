@@ -30,7 +30,7 @@ def cluster_nodes() -> Nodes:
     return [dict(n.get("Resources", {})) for n in ray.nodes() if n.get("Alive")]
 
 
-def unmet(cfg: ExperimentConfig, nodes: Nodes) -> ConfigError | None:
+def unmet(cfg: ExperimentConfig, nodes: Nodes, machine: bool = False) -> ConfigError | None:
     """The error naming the first per-trial request that no node can satisfy, or None when one can."""
     r = cfg.resources
     asks = (("cpus_per_trial", "CPU", r.cpus_per_trial), ("gpus_per_trial", "GPU", r.gpus_per_trial))
@@ -38,7 +38,7 @@ def unmet(cfg: ExperimentConfig, nodes: Nodes) -> ConfigError | None:
         if asked <= 0 or any(n.get(key, 0.0) >= asked for n in nodes):
             continue
         largest = max((n.get(key, 0.0) for n in nodes), default=0.0)
-        where = "this machine has" if len(nodes) == 1 else f"the largest of {len(nodes)} nodes has"
+        where = "this machine has" if machine else f"the largest of the cluster's {len(nodes)} node(s) has"
         return ConfigError(cfg.source, f"resources.{field}", asked,
                            f"no node can run a trial: {where} {largest:g} {key}(s); lower it, or run on a cluster "
                            f"that has such a node (--address)")
@@ -47,7 +47,7 @@ def unmet(cfg: ExperimentConfig, nodes: Nodes) -> ConfigError | None:
 
 def check_machine(cfg: ExperimentConfig) -> None:
     """Before starting embedded Ray: refuse a request this machine cannot satisfy."""
-    problem = unmet(cfg, machine_nodes())
+    problem = unmet(cfg, machine_nodes(), machine=True)
     if problem:
         raise problem
 
