@@ -48,10 +48,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     path = str(Path(args.results_dir).expanduser().resolve())
     print(f"hpsearch: resuming {path}")
     cfg.budget.num_samples = args.num_samples or cfg.budget.num_samples
-    cfg.budget.time_budget_s = args.time_budget or cfg.budget.time_budget_s
     try:
         return _fit_and_report(lambda cb: resume_experiment(path, args.verbose, cb, args.address, args.num_samples,
-                                                                 state_checked=True, time_budget_s=args.time_budget),
+                                                                 state_checked=True),
                                path, cfg, args, time_used(path))
     except NothingToResume as e:
         print(f"hpsearch: {e}")
@@ -238,8 +237,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("results_dir")
     s.add_argument("--address", help="join a Ray cluster: auto, HOST:PORT or ray://HOST:10001")
     s.add_argument("--num-samples", type=int, help="raise the trial budget of a finished or interrupted search")
-    s.add_argument("--time-budget", type=_positive, metavar="SECONDS",
-                   help="raise the time budget (the new total; the time already used counts against it)")
     s.add_argument("--top", type=int, default=10)
     _watch_args(s)
     s.set_defaults(fn=cmd_resume)

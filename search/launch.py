@@ -10,13 +10,13 @@ from typing import Any
 from analysis.errors import ExperimentError
 from analysis.experiment_data import load_data, saved_config, settings_for  # noqa: F401 (re-exported)
 from analysis.layout import SPACE_FILE, experiment_folder  # noqa: F401 (re-exported)
-from analysis.run_log import LAUNCH, RESUME
+from analysis.run_log import LAUNCH, RESUME, read_run_log
 from spaces import Space, load_space, resolve_space
 from trainables.data import TrialData
 
 from .config import ConfigError, ExperimentConfig
 from .experiment_dir import check_writable, experiment_path, save_experiment_files
-from .run_record import NothingToResume, recorded_run, time_used
+from .run_record import SLACK_S, NothingToResume, recorded_run, time_used
 from .space_check import check_space
 from .weights_check import missing_weights
 
@@ -167,13 +167,12 @@ def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepa
 
 def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list | None = None,
                       address: str | None = None, num_samples: int | None = None,
-                      state_checked: bool = False, time_budget_s: float | None = None) -> str:
-    """Continue an interrupted search where it stopped; optionally raise its budget to `num_samples` trials
-    or `time_budget_s` seconds in all (the time already used counts against it).
+                      state_checked: bool = False) -> str:
+    """Continue an interrupted search where it stopped; optionally raise its budget to `num_samples`.
 
     Finished trials are kept as they are, unfinished ones continue from their last checkpoint,
     errored ones restart; ASHA's rungs are rebuilt from the recorded results first. A search whose
-    time budget is used up raises NothingToResume unless `time_budget_s` raises it.
+    time budget is used up raises NothingToResume (Ray would start nothing, and say nothing).
     """
     from ray import tune
 
@@ -183,51 +182,45 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     if not state_checked:  # before loading any data: a damaged state file fails in seconds
         check_resumable(path)
     prep = load_prepared(path)
-    used, left = _check_budgets(prep, num_samples, time_budget_s)
+    used = _check_budgets(prep, num_samples)
     _connect_checked(prep.cfg, address or prep.cfg.address, verbose)
     tuner = tune.Tuner.restore(prep.path, trainable=_trainable(prep), resume_unfinished=True, resume_errored=True)
     # Tuner.restore re-reads the TuneConfig pickled at launch; reach into it to hand the restored run
-    # what Ray does not save: ASHA's rungs, the time left, and a larger budget when asked for
+    # what Ray does not save: ASHA's rungs, and a larger budget when asked for
     tune_config = tuner._local_tuner._tune_config
     base_searcher(tune_config.search_alg).study_dir = prep.path
     tune_config.search_alg.experiment_path = prep.path
     tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
-    if left is not None:
-        tune_config.time_budget_s = left  # Ray would restart the whole budget's clock
-        tune_config.search_alg.reopen = time_budget_s is not None  # a timed-out search marked itself finished
     if num_samples is not None:
         tune_config.num_samples = num_samples
         tune_config.search_alg.extend_to = num_samples
-    if num_samples is not None or time_budget_s is not None:
-        _update_saved_budget(prep)
+        _update_saved_budget(prep, num_samples)
     tuner._local_tuner._run_config.callbacks = list(callbacks or [])
     with recorded_run(prep.path, RESUME, prep.cfg, used) as record:
         record(tuner.fit())
     return prep.path
 
 
-def _check_budgets(prep: Prepared, num_samples: int | None, time_budget_s: float | None
-                   ) -> tuple[float, float | None]:
-    """Apply raised budgets to `prep.cfg`; (seconds used so far, seconds left or None). Refuses a lower budget."""
+def _check_budgets(prep: Prepared, num_samples: int | None) -> float:
+    """Seconds the search has run so far; refuses a lower trial budget, and a time budget already used up.
+
+    Ray carries the time left across a resume (its stopper is saved with the run), so a search that
+    reached its time budget would restart, stop at once and report nothing: say so instead.
+    """
     budget = prep.cfg.budget
     if num_samples is not None and num_samples < budget.num_samples:
         raise LaunchError(f"--num-samples {num_samples} is below the experiment's {budget.num_samples}")
-    if time_budget_s is not None and budget.time_budget_s is not None and time_budget_s < budget.time_budget_s:
-        raise LaunchError(f"--time-budget {time_budget_s:g} is below the experiment's {budget.time_budget_s:g} s")
     used = time_used(prep.path)
-    budget.num_samples = num_samples or budget.num_samples
-    budget.time_budget_s = time_budget_s or budget.time_budget_s
-    if budget.time_budget_s is None:
-        return used, None
-    left = budget.time_budget_s - used
-    if left <= 1.0:
+    timed_out = read_run_log(prep.path).finished_by_time_budget if "://" not in prep.path else False
+    if budget.time_budget_s is not None and (timed_out or budget.time_budget_s - used <= SLACK_S):
         raise NothingToResume(f"{prep.path}: finished: its time budget ({budget.time_budget_s:g} s) is used up "
-                              f"({used:.0f} s run); nothing to resume. To search longer: "
-                              f"hpsearch resume {prep.path} --time-budget SECONDS (the new total)")
-    return used, left
+                              f"({used:.0f} s run); nothing to resume. To search longer, launch a new experiment "
+                              "with a larger budget.time_budget_s (hpsearch run ... --set name=NEW_NAME)")
+    return used
 
 
-def _update_saved_budget(prep: Prepared) -> None:
+def _update_saved_budget(prep: Prepared, num_samples: int) -> None:
+    prep.cfg.budget.num_samples = num_samples
     save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
 
 

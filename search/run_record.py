@@ -16,7 +16,7 @@ from analysis.run_log import ALL_DONE, END, FAILED, INTERRUPTED, TIME_BUDGET, ev
 
 from .experiment_dir import append_run_log
 
-_SLACK_S = 1.0  # Ray starts its clock a moment after ours: within this, the budget counts as used up
+SLACK_S = 1.0  # Ray starts its clock a moment after ours: within this, the budget counts as used up
 
 
 class NothingToResume(ExperimentError):
@@ -34,13 +34,6 @@ def time_used(exp_path: str) -> float:
     return read_run_log(exp_path).used_s(reports)
 
 
-def time_left(exp_path: str, cfg: ExperimentConfig) -> float | None:
-    """Seconds of the time budget not yet used (None without a time budget)."""
-    if cfg.budget.time_budget_s is None:
-        return None
-    return max(0.0, cfg.budget.time_budget_s - time_used(exp_path))
-
-
 def end_reason(grid: Any, cfg: ExperimentConfig, used_s: float) -> str:
     """Why a run that returned normally ended, from Ray's `ResultGrid` and the time used over all runs."""
     if grid.num_terminated + grid.num_errors < len(grid):
@@ -48,7 +41,7 @@ def end_reason(grid: Any, cfg: ExperimentConfig, used_s: float) -> str:
     if len(grid) >= cfg.budget.num_samples:
         return ALL_DONE
     budget = cfg.budget.time_budget_s
-    return TIME_BUDGET if budget is not None and used_s >= budget - _SLACK_S else INTERRUPTED
+    return TIME_BUDGET if budget is not None and used_s >= budget - SLACK_S else INTERRUPTED
 
 
 @contextmanager

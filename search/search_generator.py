@@ -17,14 +17,11 @@ from ray.tune.search import SearchGenerator
 class ExtendableSearchGenerator(SearchGenerator):
     extend_to: int | None = None          # raise the total budget to this many trials
     experiment_path: str | None = None    # where the experiment folder is now
-    reopen: bool = False                  # a raised time budget: Ray marked the timed-out search finished
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         if self.extend_to is not None and self.extend_to > self._total_samples:
             self._total_samples = self.extend_to
-            self._finished = False
-        if self.reopen and self._counter < self._total_samples:
             self._finished = False
         if self.experiment_path is not None:
             self._relocate(self.experiment_path)
