@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from search.cli import build_parser, run_flags
+from search.cli import build_parser
 from search.config import ConfigError, load_config
 from search.launch import prepare, run_experiment
 
@@ -78,6 +78,8 @@ def test_a_named_data_dir_without_the_dataset_is_refused(make_experiment, tmp_pa
 
 def test_data_dir_flag_is_a_path_not_yaml(make_experiment, tmp_path, idx_dir, monkeypatch):
     """`--data-dir 2024` names the folder 2024; it was read as the YAML number 2024 and refused."""
+    from search.cli import run_flags
+
     shutil.copytree(idx_dir, tmp_path / "2024")
     exp = make_experiment("flags", dataset={"name": "fashion_mnist", "train_subset": None, "val_fraction": 0.2})
     args = build_parser().parse_args(["run", str(exp), "--data-dir", "2024", "--address", "auto"])
