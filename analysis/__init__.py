@@ -1,5 +1,12 @@
 """Read experiment results from disk, rank trials, write reports. Needs no live Ray cluster.
 
+Imports go one way: spaces -> trainables -> analysis -> search. `analysis` reads what an experiment
+wrote to disk, evaluates and reports; it owns the experiment's on-disk layout (`layout`: file names
+and readers; `outcome`: how a trial ended; `run_log`: launches, resumes and why each ended;
+`experiment_config`: the saved hpsearch.yaml, typed) and imports nothing from `search`. `search`
+launches, resumes and watches searches on top of it and writes folders under these names.
+(tests/analysis_tests/test_imports.py checks the direction.)
+
 `load_experiment` and `leaderboard` import only pandas; the report, final model and prediction
 (matplotlib, torch) load on first use, so `hpsearch leaderboard` stays quick.
 """

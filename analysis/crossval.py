@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from search.launch import LaunchError
+from .errors import ExperimentError as LaunchError
 from trainables import metrics as M
 
 from .experiment_data import load_experiment_data

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from search.launch import LaunchError
+from .errors import ExperimentError as LaunchError
 from trainables.checkpoint import load_state
 from trainables.loop import Preprocess, predict_logits
 from trainables.models import build_model

@@ -1,5 +1,7 @@
 """The exact data an experiment searched on, rebuilt from its saved config, plus its held-out test set.
 
+`load_data` and `settings_for` are the one definition of how a config becomes data and training
+settings: `search` launches trials with them, analysis rebuilds the same data with them afterwards.
 The test set is returned separately and is used only by the final evaluation, never for selection.
 """
 from __future__ import annotations
@@ -9,9 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from search.launch import load_data, saved_config, settings_for
-from trainables.data import TrialData
+from trainables.data import ImageData, TrialData, load_dataset, make_trial_data, test_split
 from trainables.loop import TrainSettings
+from trainables.models.pretrained import env_offline
+
+from .experiment_config import ExperimentConfig, parse_config
+from .layout import CONFIG_FILE, experiment_folder, read_config_dict
 
 
 @dataclass
@@ -20,6 +25,32 @@ class ExperimentData:
     x_test: np.ndarray
     y_test: np.ndarray
     settings: TrainSettings
+
+
+def saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    """The validated config saved in an experiment folder (no data, no Ray)."""
+    path = experiment_folder(path)
+    return parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
+
+
+def load_data(cfg: ExperimentConfig) -> tuple[ImageData, TrialData]:
+    """The dataset with its held-out test set, and the train/validation split every trial sees."""
+    raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
+    raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
+    return raw, make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
+
+
+def settings_for(cfg: ExperimentConfig) -> TrainSettings:
+    """The training settings every trial of `cfg` runs with (the search's, not a trial's hyperparameters)."""
+    r = cfg.resources
+    return TrainSettings(max_epochs=cfg.budget.max_epochs, seed=cfg.search.seed,
+                         num_threads=max(1, int(cfg.resources.cpus_per_trial)),
+                         class_weights=cfg.dataset.class_weights, sampling=cfg.dataset.sampling,
+                         pretrained_weights=dict(cfg.pretrained_weights), hub_offline=env_offline(),
+                         precision=r.precision, channels_last=r.channels_last, cudnn_benchmark=r.cudnn_benchmark,
+                         micro_batch=r.micro_batch, memory_fit=r.memory_fit,
+                         gpu_fraction=r.gpus_per_trial if 0 < r.gpus_per_trial < 1 else None,
+                         max_epoch_seconds=cfg.budget.epoch_time_limit())
 
 
 def load_experiment_data(path: str | Path) -> ExperimentData:

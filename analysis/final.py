@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from search.launch import LaunchError
+from .errors import ExperimentError as LaunchError
 from trainables.data import TrialData
 from trainables.loop import run
 from trainables.models import build_model

@@ -12,23 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from search.experiment_dir import read_results
-from search.resume_state import newest
+from trainables.schema import ERROR_KEY, STOPPED_BY
+from trainables.schema import TOO_SLOW as TOO_SLOW_FLAG
 
-CONFIG_FILE = "hpsearch.yaml"
-RESULT_FILE = "result.json"
-
-# how a trial ended
-COMPLETED = "completed"
-STOPPED_ASHA = "stopped by ASHA"
-STOPPED_PATIENCE = "early stopping (patience)"
-TOO_SLOW = "too slow (first epoch over budget.max_epoch_seconds)"
-ERRORED = "errored"
-DIVERGED = "diverged"
-UNFINISHED = "unfinished"
-PENDING = "pending"
+from .layout import (CONFIG_FILE, PARAMS_FILE, RAY_ERROR_FILE, RESULT_FILE, experiment_folder, metric_mode,  # noqa: F401
+                     read_config_dict, read_results, read_trial_states, trial_dirs)
+from .outcome import (COMPLETED, DIVERGED, ERRORED, PENDING, STOPPED_ASHA, STOPPED_PATIENCE, TOO_SLOW,  # noqa: F401
+                      UNFINISHED, ended)
 
 
 @dataclass
@@ -62,77 +53,29 @@ def _metric(config: dict[str, Any]) -> str:
 
 
 def _mode(config: dict[str, Any]) -> str:
-    return config.get("search", {}).get("mode") or ("min" if _metric(config).endswith("loss") else "max")
+    return metric_mode(_metric(config), config.get("search", {}).get("mode"))
 
 
 def _max_epochs(config: dict[str, Any]) -> int:
     return int(config.get("budget", {}).get("max_epochs", 0))
 
 
-def read_trial_states(exp: Path) -> dict[str, dict[str, Any]]:
-    """trial_id -> {status, error, num_failures} from Ray's newest experiment state file."""
-    newest_state = newest(exp, "experiment_state-*.json")
-    if newest_state is None:
-        return {}
-    try:
-        state = json.loads(newest_state.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
-    out = {}
-    for trial_json, runtime_json in state.get("trial_data", []):
-        t, r = json.loads(trial_json), json.loads(runtime_json)
-        out[t["trial_id"]] = {"status": t.get("status"), "config": t.get("config", {}),
-                              "num_failures": r.get("num_failures", 0), "error_file": r.get("error_filename"),
-                              "logdir": t.get("relative_logdir")}
-    return out
-
-
-def _trial_dirs(exp: Path) -> dict[str, Path]:
-    out = {}
-    for params in sorted(exp.glob("*/params.json")):
-        d = params.parent
-        rows = read_results(d / RESULT_FILE)
-        trial_id = rows[-1]["trial_id"] if rows and "trial_id" in rows[-1] else d.name.removeprefix("trial_")
-        out[trial_id] = d
-    return out
-
-
 def _error_message(d: Path | None) -> str:
     if d is None:
         return ""
-    err = d / "error.txt"
+    err = d / RAY_ERROR_FILE
     if not err.is_file():
         return ""
     lines = [ln for ln in err.read_text(errors="replace").strip().splitlines() if ln.strip()]
     return lines[-1][:300] if lines else ""
 
 
-def ended(status: str | None, last: dict[str, Any], epochs: int, max_epochs: int) -> str:
-    """How a trial ended, from its Ray status and its last reported result."""
-    if status == "ERROR" or last.get("error"):
-        return ERRORED
-    if last.get("diverged"):
-        return DIVERGED
-    if last.get("stopped_by") == "patience":
-        return STOPPED_PATIENCE
-    if last.get("stopped_by") == "too_slow":
-        return TOO_SLOW
-    if status == "TERMINATED":
-        return COMPLETED if epochs >= max_epochs else STOPPED_ASHA
-    if status in ("PENDING", None) and epochs == 0:
-        return PENDING
-    return UNFINISHED
-
-
 def load_experiment(path: str | Path) -> Experiment:
     """Load one experiment folder (finished, running, interrupted or with errored trials)."""
-    exp = Path(path).expanduser().resolve()
-    cfg_file = exp / CONFIG_FILE
-    if not cfg_file.is_file():
-        raise FileNotFoundError(f"{exp} is not an hpsearch experiment (no {CONFIG_FILE})")
-    config = yaml.safe_load(cfg_file.read_text()) or {}
+    exp = experiment_folder(path)
+    config = read_config_dict(exp)
     metric, mode, max_epochs = _metric(config), _mode(config), _max_epochs(config)
-    states, dirs = read_trial_states(exp), _trial_dirs(exp)
+    states, dirs = read_trial_states(exp), trial_dirs(exp)
 
     trial_rows, epoch_rows = [], []
     for trial_id in sorted(set(states) | set(dirs)):
@@ -141,15 +84,15 @@ def load_experiment(path: str | Path) -> Experiment:
         by_epoch: dict[int, dict[str, Any]] = {}
         final_row: dict[str, Any] = {}
         for r in rows:
-            if r.get("error"):
+            if r.get(ERROR_KEY):
                 final_row = r  # the trial failed with an exception (recorded by the trainable)
-            elif r.get("stopped_by") == "too_slow":
+            elif r.get(STOPPED_BY) == TOO_SLOW_FLAG:
                 final_row = r  # stopped inside its first epoch: a final row, but no epoch's results
             elif "epoch" in r:
                 by_epoch[int(r["epoch"])] = r  # after a restore the last report of an epoch wins
         config_t = (rows[-1].get("config") if rows else None) or states.get(trial_id, {}).get("config") or {}
-        if not config_t and d is not None and (d / "params.json").is_file():
-            config_t = json.loads((d / "params.json").read_text())
+        if not config_t and d is not None and (d / PARAMS_FILE).is_file():
+            config_t = json.loads((d / PARAMS_FILE).read_text())
         for e, r in sorted(by_epoch.items()):
             epoch_rows.append({"trial_id": trial_id, **{k: v for k, v in r.items() if k != "config"}})
         last = final_row or (by_epoch[max(by_epoch)] if by_epoch else {})
@@ -177,7 +120,7 @@ def load_experiment(path: str | Path) -> Experiment:
             "wall_time_s": last.get("time_total_s", math.nan),
             "node_id": last.get("node_id", ""),
             "num_failures": states.get(trial_id, {}).get("num_failures", 0),
-            "error": final_row.get("error", "") or (_error_message(d) if status == "ERROR" else ""),
+            "error": final_row.get(ERROR_KEY, "") or (_error_message(d) if status == "ERROR" else ""),
             "trial_dir": str(d) if d else "",
             "first_report_time": rows[0].get("timestamp", math.nan) if rows else math.nan,
             "last_report_time": last.get("timestamp", math.nan),

@@ -105,7 +105,7 @@ def _evaluate(exp: Experiment, trial_ids: list[str], say: Progress) -> list[Test
     """Test evaluation of the given trials; trials without a readable checkpoint are skipped (and said so)."""
     if not trial_ids:
         return []
-    from search.launch import LaunchError
+    from .errors import ExperimentError as LaunchError
 
     from .experiment_data import load_experiment_data
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .load import COMPLETED, ERRORED, STOPPED_ASHA, Experiment
+from .load import Experiment
+from .outcome import COMPLETED, ERRORED, STOPPED_ASHA
 
 
 def experiment_summary(exp: Experiment, space_name: str = "", n_params: int = 0) -> dict[str, Any]:

@@ -13,46 +13,51 @@ EXIT_INTERNAL = 1
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from analysis.errors import ExperimentError  # search.launch.LaunchError is this class
     from spaces import SpaceError
     from trainables.data import DataError
 
     from .config import ConfigError
-    from .launch import LaunchError
 
     # OSError: unreadable or missing files and folders the user named
-    return (ConfigError, SpaceError, DataError, LaunchError, OSError)
+    return (ConfigError, SpaceError, DataError, ExperimentError, OSError)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .config import load_config
     from .launch import prepare, run_experiment
 
-    overrides = list(args.set or [])
-    if args.address:
-        overrides.append(f"address={args.address}")
-    if args.data_dir:
-        overrides.append(f"dataset.data_dir={args.data_dir}")
-    cfg = load_config(args.experiment, overrides)
+    cfg = load_config(args.experiment, args.set, flags=run_flags(args))
     prep = prepare(cfg, Path(args.experiment).parent)
     print(f"hpsearch: {cfg.budget.num_samples} trials of space {prep.space.name!r} on {cfg.dataset.name} "
           f"({len(prep.data.y_train)} train / {len(prep.data.y_val)} validation images); results in {prep.path}")
     return _fit_and_report(lambda cb: run_experiment(prep, args.verbose, cb), prep.path, cfg, args)
 
 
+def run_flags(args: argparse.Namespace) -> dict[str, str]:
+    """Flags of `hpsearch run` that set config fields: paths and addresses, taken as strings (never YAML)."""
+    flags = {"address": args.address, "dataset.data_dir": args.data_dir}
+    return {key: value for key, value in flags.items() if value is not None}
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     from .launch import check_resumable, resume_experiment
+    from .run_record import NothingToResume, time_used
 
     cfg = check_resumable(args.results_dir)  # a damaged state file fails here, before Ray is imported
     path = str(Path(args.results_dir).expanduser().resolve())
     print(f"hpsearch: resuming {path}")
-    if args.num_samples:
-        cfg.budget.num_samples = args.num_samples
-    return _fit_and_report(lambda cb: resume_experiment(path, args.verbose, cb, args.address, args.num_samples,
-                                                             state_checked=True),
-                           path, cfg, args)
+    cfg.budget.num_samples = args.num_samples or cfg.budget.num_samples
+    try:
+        return _fit_and_report(lambda cb: resume_experiment(path, args.verbose, cb, args.address, args.num_samples,
+                                                                 state_checked=True),
+                               path, cfg, args, time_used(path))
+    except NothingToResume as e:
+        print(f"hpsearch: {e}")
+        return 0
 
 
-def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> int:
+def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace, used_s: float = 0.0) -> int:
     from analysis import leaderboard, load_experiment, to_terminal
     from analysis.load import PENDING, UNFINISHED
 
@@ -62,7 +67,8 @@ def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> 
     if not args.verbose:
         quiet_console()
         callbacks.append(LiveProgress(cfg.search.metric, cfg.mode, cfg.budget.num_samples, cfg.budget.max_epochs,
-                                      cfg.budget.time_budget_s, every_s=args.progress_every))
+                                      cfg.budget.time_budget_s, every_s=args.progress_every,
+                                      epoch_limit_s=cfg.budget.epoch_time_limit(), used_before_s=used_s))
     if args.mlflow:
         from .tracking import mlflow_callback
 
@@ -85,13 +91,13 @@ def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace) -> 
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .progress import render_line, render_lines
+    from .progress import render_history, render_line, render_lines, render_state
     from .status import from_disk
 
     snap = from_disk(args.results_dir)
     if not args.oneline:
-        state = "finished" if snap.finished else "not finished (running, or interrupted: hpsearch resume resumes it)"
-        print(f"{Path(args.results_dir).resolve()}: {state}")
+        print(f"{Path(args.results_dir).resolve()}: {render_state(snap)}")
+        print("\n".join(render_history(snap.runs)))
     print(render_line(snap) if args.oneline else "\n".join(render_lines(snap)))
     return 0
 

@@ -1,28 +1,18 @@
-"""The on-disk layout of an experiment, shared by search and analysis.
+"""Writing an experiment folder: its place, the files saved at launch, the run log.
 
-<storage>/<name>/
-    hpsearch.yaml     the resolved experiment config (after --set)
-    space.yaml        the resolved search space (as given)
-    <trial dirs>      Ray Tune's per-trial folders (params.json, result.json, checkpoints)
-    experiment_state-*.json, searcher-state-*.pkl, tuner.pkl   Ray Tune's restore state
+The layout (file names, how to read them) is defined in `analysis.layout`; this module only writes.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from analysis.layout import (CONFIG_FILE, RUN_LOG, SPACE_FILE, is_uri, read_config_dict,  # noqa: F401
+                             read_results)
 from spaces import Space
-
-CONFIG_FILE = "hpsearch.yaml"
-SPACE_FILE = "space.yaml"
-
-
-def is_uri(storage: str) -> bool:
-    return "://" in storage
 
 
 def experiment_path(storage: str, name: str) -> str:
@@ -57,7 +47,29 @@ def check_writable(storage: str) -> str | None:
 
 
 def save_experiment_files(exp_path: str, config: dict[str, Any], space: Space) -> None:
-    files = {CONFIG_FILE: yaml.safe_dump(config, sort_keys=False), SPACE_FILE: yaml.safe_dump(space.raw, sort_keys=False)}
+    _write(exp_path, {CONFIG_FILE: yaml.safe_dump(config, sort_keys=False),
+                      SPACE_FILE: yaml.safe_dump(space.raw, sort_keys=False)})
+
+
+def append_run_log(exp_path: str, line: str) -> None:
+    """Add one line (`analysis.run_log.event_line`) to the experiment's run log."""
+    if not is_uri(exp_path):
+        Path(exp_path).mkdir(parents=True, exist_ok=True)
+        with open(Path(exp_path) / RUN_LOG, "a") as f:
+            f.write(line)
+        return
+    import pyarrow.fs  # object stores cannot append: rewrite the (small) file
+
+    fs, path = pyarrow.fs.FileSystem.from_uri(exp_path)
+    try:
+        with fs.open_input_stream(f"{path}/{RUN_LOG}") as f:
+            old = f.read().decode()
+    except (FileNotFoundError, OSError):
+        old = ""
+    _write(exp_path, {RUN_LOG: old + line})
+
+
+def _write(exp_path: str, files: dict[str, str]) -> None:
     if is_uri(exp_path):
         import pyarrow.fs
 
@@ -70,22 +82,3 @@ def save_experiment_files(exp_path: str, config: dict[str, Any], space: Space) -
     Path(exp_path).mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (Path(exp_path) / name).write_text(text)
-
-
-def read_config_dict(exp_path: str | Path) -> dict[str, Any]:
-    return yaml.safe_load((Path(exp_path) / CONFIG_FILE).read_text())
-
-
-def read_results(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a Ray `result.json` (JSON lines); a line cut off by a crash is ignored."""
-    path = Path(path)
-    rows: list[dict[str, Any]] = []
-    if not path.is_file():
-        return rows
-    for line in path.read_text().splitlines():
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows

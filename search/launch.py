@@ -7,22 +7,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.errors import ExperimentError
+from analysis.experiment_data import load_data, saved_config, settings_for  # noqa: F401 (re-exported)
+from analysis.layout import SPACE_FILE, experiment_folder  # noqa: F401 (re-exported)
+from analysis.run_log import LAUNCH, RESUME, read_run_log
 from spaces import Space, load_space, resolve_space
-from trainables.data import ImageData, TrialData, load_dataset, make_trial_data, test_split
-from trainables.loop import TrainSettings
-from trainables.models.pretrained import env_offline
+from trainables.data import TrialData
 
-from .config import ConfigError, ExperimentConfig, parse_config
-from .experiment_dir import (CONFIG_FILE, SPACE_FILE, check_writable, experiment_path, read_config_dict,
-                             save_experiment_files)
+from .config import ConfigError, ExperimentConfig
+from .experiment_dir import check_writable, experiment_path, save_experiment_files
+from .run_record import SLACK_S, NothingToResume, recorded_run, time_used
 from .space_check import check_space
 from .weights_check import missing_weights
 
 log = logging.getLogger("hpsearch")
 
 
-class LaunchError(RuntimeError):
-    """A user-facing error found before (or instead of) launching."""
+# A user-facing error found before (or instead of) launching. One class with analysis's error, so the
+# CLI and any caller catch either name.
+LaunchError = ExperimentError
 
 
 @dataclass
@@ -43,25 +46,6 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
         log.warning("warning: %s", problem)
     _, data = load_data(cfg)
     return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name))
-
-
-def load_data(cfg: ExperimentConfig) -> tuple[ImageData, TrialData]:
-    """The dataset with its held-out test set, and the train/validation split every trial sees."""
-    raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
-    raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
-    return raw, make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
-
-
-def settings_for(cfg: ExperimentConfig) -> TrainSettings:
-    r = cfg.resources
-    return TrainSettings(max_epochs=cfg.budget.max_epochs, seed=cfg.search.seed,
-                         num_threads=max(1, int(cfg.resources.cpus_per_trial)),
-                         class_weights=cfg.dataset.class_weights, sampling=cfg.dataset.sampling,
-                         pretrained_weights=dict(cfg.pretrained_weights), hub_offline=env_offline(),
-                         precision=r.precision, channels_last=r.channels_last, cudnn_benchmark=r.cudnn_benchmark,
-                         micro_batch=r.micro_batch, memory_fit=r.memory_fit,
-                         gpu_fraction=r.gpus_per_trial if 0 < r.gpus_per_trial < 1 else None,
-                         max_epoch_seconds=cfg.budget.epoch_time_limit())
 
 
 def connect(address: str | None, verbose: bool = False) -> None:
@@ -129,31 +113,35 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
 
 
 def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None = None) -> str:
-    """Launch a new search; refuses to touch an experiment folder that already exists."""
-    problem = check_writable(prep.cfg.storage)
-    if problem:
-        raise LaunchError(f"storage {prep.cfg.storage!r} is not writable: {problem}")
+    """Launch a new search; refuses to touch an experiment folder that already exists.
+
+    Every check comes before the first write: an impossible request leaves no folder behind.
+    """
     if "://" not in prep.path and Path(prep.path).exists() and any(Path(prep.path).iterdir()):
         raise LaunchError(f"experiment {prep.path} already exists; resume it with `hpsearch resume {prep.path}`, "
                           "or choose another name with --set name=NEW_NAME")
+    _connect_checked(prep.cfg, prep.cfg.address, verbose)
+    problem = check_writable(prep.cfg.storage)  # creates the storage folder
+    if problem:
+        raise LaunchError(f"storage {prep.cfg.storage!r} is not writable: {problem}")
     save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
-    connect(prep.cfg.address, verbose)
-    build_tuner(prep, verbose, callbacks).fit()
+    with recorded_run(prep.path, LAUNCH, prep.cfg) as record:
+        record(build_tuner(prep, verbose, callbacks).fit())
     return prep.path
 
 
-def experiment_folder(path: str | Path) -> Path:
-    """The resolved folder, or LaunchError if it holds no hpsearch experiment."""
-    path = Path(path).expanduser().resolve()
-    if not (path / CONFIG_FILE).is_file():
-        raise LaunchError(f"{path} is not an hpsearch experiment (no {CONFIG_FILE})")
-    return path
+def _connect_checked(cfg: ExperimentConfig, address: str | None, verbose: bool) -> None:
+    """Start or join Ray, refusing (before anything is written) a trial that no node can run."""
+    import ray
 
+    from .resources import check_cluster, check_machine
 
-def saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
-    """The validated config saved in an experiment folder (no data, no Ray)."""
-    path = experiment_folder(path)
-    return parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
+    embedded = address is None and not ray.is_initialized()
+    if embedded:
+        check_machine(cfg)  # before Ray starts: the machine is all there is
+    connect(address, verbose)
+    if not embedded:
+        check_cluster(cfg)
 
 
 def check_resumable(path: str | Path) -> ExperimentConfig:
@@ -183,7 +171,8 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     """Continue an interrupted search where it stopped; optionally raise its budget to `num_samples`.
 
     Finished trials are kept as they are, unfinished ones continue from their last checkpoint,
-    errored ones restart; ASHA's rungs are rebuilt from the recorded results first.
+    errored ones restart; ASHA's rungs are rebuilt from the recorded results first. A search whose
+    time budget is used up raises NothingToResume (Ray would start nothing, and say nothing).
     """
     from ray import tune
 
@@ -193,9 +182,8 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     if not state_checked:  # before loading any data: a damaged state file fails in seconds
         check_resumable(path)
     prep = load_prepared(path)
-    if num_samples is not None and num_samples < prep.cfg.budget.num_samples:
-        raise LaunchError(f"--num-samples {num_samples} is below the experiment's {prep.cfg.budget.num_samples}")
-    connect(address or prep.cfg.address, verbose)
+    used = _check_budgets(prep, num_samples)
+    _connect_checked(prep.cfg, address or prep.cfg.address, verbose)
     tuner = tune.Tuner.restore(prep.path, trainable=_trainable(prep), resume_unfinished=True, resume_errored=True)
     # Tuner.restore re-reads the TuneConfig pickled at launch; reach into it to hand the restored run
     # what Ray does not save: ASHA's rungs, and a larger budget when asked for
@@ -208,14 +196,32 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
         tune_config.search_alg.extend_to = num_samples
         _update_saved_budget(prep, num_samples)
     tuner._local_tuner._run_config.callbacks = list(callbacks or [])
-    tuner.fit()
+    with recorded_run(prep.path, RESUME, prep.cfg, used) as record:
+        record(tuner.fit())
     return prep.path
 
 
+def _check_budgets(prep: Prepared, num_samples: int | None) -> float:
+    """Seconds the search has run so far; refuses a lower trial budget, and a time budget already used up.
+
+    Ray carries the time left across a resume (its stopper is saved with the run), so a search that
+    reached its time budget would restart, stop at once and report nothing: say so instead.
+    """
+    budget = prep.cfg.budget
+    if num_samples is not None and num_samples < budget.num_samples:
+        raise LaunchError(f"--num-samples {num_samples} is below the experiment's {budget.num_samples}")
+    used = time_used(prep.path)
+    timed_out = read_run_log(prep.path).finished_by_time_budget if "://" not in prep.path else False
+    if budget.time_budget_s is not None and (timed_out or budget.time_budget_s - used <= SLACK_S):
+        raise NothingToResume(f"{prep.path}: finished: its time budget ({budget.time_budget_s:g} s) is used up "
+                              f"({used:.0f} s run); nothing to resume. To search longer, launch a new experiment "
+                              "with a larger budget.time_budget_s (hpsearch run ... --set name=NEW_NAME)")
+    return used
+
+
 def _update_saved_budget(prep: Prepared, num_samples: int) -> None:
-    cfg = prep.cfg.to_dict()
-    cfg["budget"]["num_samples"] = num_samples
-    save_experiment_files(prep.path, cfg, prep.space)
+    prep.cfg.budget.num_samples = num_samples
+    save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
 
 
 __all__ = ["ConfigError", "LaunchError", "Prepared", "build_tuner", "connect", "load_prepared", "prepare",

@@ -16,6 +16,9 @@ from typing import Any, Callable, TextIO
 
 from ray.tune import Callback
 
+from analysis.outcome import describe_end, ended
+from analysis.run_log import Run
+
 from .status import DONE, ERRORED, PENDING, RUNNING, STOPPED, ProgressSnapshot, from_trials
 
 # ANSI: move the cursor to the start of the line N lines up, and clear to the end of the screen
@@ -79,6 +82,33 @@ def render_line(snap: ProgressSnapshot) -> str:
     return " | ".join(p for p in parts if p)
 
 
+def render_state(snap: ProgressSnapshot) -> str:
+    """Finished (and why), or not, as `hpsearch status` heads its report."""
+    if snap.finished:
+        return f"finished ({snap.end_reason})" if snap.end_reason else "finished"
+    if snap.end_reason:
+        return f"not finished ({snap.end_reason}: hpsearch resume resumes it)"
+    return "not finished (running, or interrupted: hpsearch resume resumes it)"
+
+
+def render_history(runs: list[Run]) -> list[str]:
+    """One line per launch or resume from the run log: when, with what budget, how it ended."""
+    lines = []
+    for run in runs:
+        budget = f"{run.num_samples} trials" + (f", time budget {clock(run.time_budget_s)}" if run.time_budget_s else "")
+        end = "running, or killed" if run.ended is None else f"ended {_when(run.ended)} ({run.reason}) after " \
+            f"{clock(run.ended - run.started)}"
+        lines.append(f"{_VERB.get(run.kind, run.kind)} {_when(run.started)} ({budget}); {end}")
+    return lines
+
+
+_VERB = {"launch": "launched", "resume": "resumed"}
+
+
+def _when(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
 def render_lines(snap: ProgressSnapshot) -> list[str]:
     """The multi-line view shown on a terminal and by `hpsearch status`."""
     lines = [_counts(snap), _best(snap), f"{snap.epochs} epochs | {_time(snap)}"]
@@ -95,13 +125,15 @@ class LiveProgress(Callback):
 
     def __init__(self, metric: str, mode: str, num_samples: int, max_epochs: int,
                  time_budget_s: float | None = None, stream: TextIO | None = None, every_s: float = 30.0,
-                 refresh_s: float = 1.0, tty: bool | None = None) -> None:
+                 refresh_s: float = 1.0, tty: bool | None = None, epoch_limit_s: float | None = None,
+                 used_before_s: float = 0.0) -> None:
         self.metric, self.mode, self.num_samples, self.max_epochs = metric, mode, num_samples, max_epochs
         self.time_budget_s = time_budget_s
+        self.epoch_limit_s = epoch_limit_s  # budget.max_epoch_seconds as resolved: named when a trial is too slow
         self._stream = stream  # None: sys.stdout at write time, so Ray can pickle the callback with the run
         self.tty = self.stream.isatty() if tty is None else tty
         self.every_s = refresh_s if self.tty else every_s
-        self.t0 = time.time()
+        self.t0 = time.time() - used_before_s  # a resumed search's clock goes on from the time already used
         self.last_draw = 0.0
         self.drawn = 0  # lines of the TTY view currently on screen
         self.last_state: tuple = ()
@@ -137,9 +169,8 @@ class LiveProgress(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         last = trial.last_result or {}
-        v = last.get(self.metric)
-        shown = f"{v:.4f}" if isinstance(v, (int, float)) else "-"
-        line = f"trial {trial.trial_id} ended after {last.get('epoch', 0)} epoch(s): {self.metric}={shown}"
+        outcome = ended("TERMINATED", last, int(last.get("epoch", 0) or 0), self.max_epochs)
+        line = f"trial {trial.trial_id} ended: {describe_end(outcome, last, self.metric, self.epoch_limit_s)}"
         self._safely(lambda: self._event(line, trials, {trial.trial_id: "TERMINATED"}))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

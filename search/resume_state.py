@@ -10,18 +10,11 @@ import pickle
 from pathlib import Path
 from typing import Iterator
 
-from .experiment_dir import read_results
-
-STATE_PATTERNS = ("experiment_state-*.json", "searcher-state-*.pkl", "search_gen_state-*.json")
+from analysis.layout import RESULT_FILE, STATE_PATTERNS, TUNER_FILE, newest, read_results
 
 
 class DamagedStateError(RuntimeError):
     """A saved search state file that cannot be read; names the file."""
-
-
-def newest(exp: Path, pattern: str) -> Path | None:
-    files = sorted(exp.glob(pattern))  # Ray picks max() of these names; so do we
-    return files[-1] if files else None
 
 
 def validate_state(exp: Path) -> None:
@@ -35,7 +28,7 @@ def validate_state(exp: Path) -> None:
             raise ValueError("no trial_data list")
     except (OSError, ValueError) as e:
         raise DamagedStateError(f"{state}: damaged experiment state ({type(e).__name__}: {e})") from None
-    for pattern in STATE_PATTERNS[1:] + ("tuner.pkl",):
+    for pattern in STATE_PATTERNS[1:] + (TUNER_FILE,):
         path = newest(exp, pattern)
         if path is None:
             raise DamagedStateError(f"{exp}: {pattern} is missing")
@@ -49,7 +42,7 @@ def validate_state(exp: Path) -> None:
 def recorded_history(exp: Path, metric: str) -> Iterator[tuple[str, int, float]]:
     """(trial_id, epoch, metric) of every recorded epoch result, in the order they were reported."""
     rows = []
-    for result in exp.glob("*/result.json"):
+    for result in exp.glob(f"*/{RESULT_FILE}"):
         for r in read_results(result):
             value = r.get(metric)
             if "epoch" in r and isinstance(value, (int, float)) and "trial_id" in r:

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from analysis.outcome import DONE, ERRORED_STATE, PENDING_STATE, RUNNING, STOPPED, ended, state_of
+from analysis.run_log import TIME_BUDGET, Run, RunLog, read_run_log
+
 # the parameters shown next to the best trial, in this order when present (the rest follow by name)
 KEY_PARAMS = ["family", "model", "optimizer", "lr", "batch_size", "weight_decay", "schedule"]
 SHOWN_PARAMS = 4
 _HIDDEN_PARAMS = {"seed"}
 
-DONE, RUNNING, STOPPED, ERRORED, PENDING = "done", "running", "stopped early", "errored", "pending"
+ERRORED, PENDING = ERRORED_STATE, PENDING_STATE  # the five states: DONE, RUNNING, STOPPED, ERRORED, PENDING
 
 
 @dataclass
@@ -35,6 +38,12 @@ class ProgressSnapshot:
     time_budget_s: float | None = None
     cpus: tuple[float, float] | None = None  # (in use, total)
     gpus: tuple[float, float] | None = None
+    runs: list[Run] = field(default_factory=list)  # from the run log (on disk only)
+
+    @property
+    def end_reason(self) -> str | None:
+        """Why the last run ended (e.g. "time budget reached"), or None while it runs or if it was killed."""
+        return self.runs[-1].reason if self.runs else None
 
     def count(self, state: str) -> int:
         return self.counts.get(state, 0)
@@ -46,7 +55,9 @@ class ProgressSnapshot:
 
     @property
     def finished(self) -> bool:
-        return self.count(RUNNING) == 0 and self.count(PENDING) == 0 and self.trials >= self.budget
+        if self.count(RUNNING) or self.count(PENDING):
+            return False
+        return self.trials >= self.budget or self.end_reason == TIME_BUDGET
 
     @property
     def remaining_s(self) -> float | None:
@@ -56,13 +67,8 @@ class ProgressSnapshot:
 
 
 def classify(ended_as: str) -> str:
-    """Map `analysis.load.ended` values onto the five states shown to users."""
-    from analysis.load import COMPLETED, DIVERGED, ERRORED as A_ERRORED, PENDING as A_PENDING
-    from analysis.load import STOPPED_ASHA, STOPPED_PATIENCE, TOO_SLOW
-
-    table = {COMPLETED: DONE, STOPPED_ASHA: STOPPED, STOPPED_PATIENCE: STOPPED, DIVERGED: STOPPED, TOO_SLOW: STOPPED,
-             A_ERRORED: ERRORED, A_PENDING: PENDING}
-    return table.get(ended_as, RUNNING)
+    """Map `analysis.outcome.ended` values onto the five states shown to users."""
+    return state_of(ended_as)
 
 
 def key_params(config: dict[str, Any], limit: int = SHOWN_PARAMS) -> dict[str, Any]:
@@ -86,8 +92,6 @@ def from_trials(trials: Iterable[Any], *, budget: int, metric: str, mode: str, m
     `ending` maps trials that Ray is ending right now to the status they are about to get
     ("TERMINATED" or "ERROR"): Tune calls `on_trial_complete`/`on_trial_error` before it updates it.
     """
-    from analysis.load import ended
-
     ending = ending or {}
     snap = ProgressSnapshot(budget=budget, metric=metric, mode=mode, elapsed_s=elapsed_s,
                             time_budget_s=time_budget_s)
@@ -114,7 +118,7 @@ def from_disk(path: str | Path, now: float | None = None) -> ProgressSnapshot:
     exp = load_experiment(path)
     budget = exp.config.get("budget", {})
     snap = ProgressSnapshot(budget=int(budget.get("num_samples", 0)), metric=exp.metric, mode=exp.mode,
-                            time_budget_s=budget.get("time_budget_s"))
+                            time_budget_s=budget.get("time_budget_s"), runs=read_run_log(exp.path).runs)
     t = exp.trials
     best_col = f"best_{exp.metric}"
     for _, row in t.iterrows():
@@ -139,9 +143,16 @@ def _missing(v: Any) -> bool:
 
 
 def _elapsed_on_disk(exp: Any, snap: ProgressSnapshot, now: float | None) -> float:
-    """From the launch (hpsearch.yaml written) to now while running, or to the last report when over."""
-    start = (exp.path / "hpsearch.yaml").stat().st_mtime
-    t = exp.trials
-    last = float(t["last_report_time"].max()) if len(t) and t["last_report_time"].notna().any() else start
-    end = (now or time.time()) if (snap.count(RUNNING) or snap.count(PENDING)) else last
-    return max(0.0, end - start)
+    """The time the search has run, over all its launches and resumes (from the run log)."""
+    t, e = exp.trials, exp.epochs
+    reports = [float(v) for v in (list(e["timestamp"]) if "timestamp" in e else []) + list(t.get("last_report_time", []))
+               if isinstance(v, (int, float)) and math.isfinite(v)]
+    active = bool(snap.count(RUNNING) or snap.count(PENDING))
+    if snap.runs:
+        return RunLog(snap.runs).used_s(reports, now, running=active and snap.runs[-1].ended is None)
+    # a folder from before the run log: from the first report to now (running) or to the last report
+    firsts = [float(v) for v in t.get("first_report_time", []) if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not firsts:
+        return 0.0
+    end = (now or time.time()) if active else max(reports, default=min(firsts))
+    return max(0.0, end - min(firsts))

@@ -14,9 +14,8 @@ from typing import Any
 from .checkpoint import load_state, save_state
 from .data import TrialData
 from .loop import TrainSettings, run
+from .schema import ERROR_KEY, NODE_ID
 
-NODE_ID = "node_id"
-ERROR_KEY = "error"
 ERROR_FILE = "hpsearch_error.txt"
 
 

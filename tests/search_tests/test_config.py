@@ -37,7 +37,7 @@ CASES = [
     (bad(search__metric="accuracy"), "search.metric = 'accuracy'", "one of ["),
     (bad(search__metric="val_loss", search__mode="max"), "search.mode = 'max'", "'min' for metric val_loss"),
     (bad(search__mode="up"), "search.mode = 'up'", "max, min, or null"),
-    (bad(resources__gpus_per_trial=-1), "resources.gpus_per_trial = -1", "a number in [0, 8]"),
+    (bad(resources__gpus_per_trial=-1), "resources.gpus_per_trial = -1", "a number in [0, 1]"),
     (bad(resources__cpus_per_trial=0), "resources.cpus_per_trial = 0", "a number > 0"),
     (bad(name="my experiment!"), "name = 'my experiment!'", "letters, digits"),
     (bad(address="somewhere"), "address = 'somewhere'", "'auto', HOST:PORT or ray://HOST:10001"),

@@ -14,7 +14,7 @@ from .monitored import NUM_SAMPLES
 
 SUMMARY = re.compile(r"(\d+)/(\d+) trials: (\d+) done, (\d+) running, (\d+) stopped early, (\d+) errored, "
                      r"(\d+) pending \| best val_acc=?([-\d.]+)(?: \(trial (\w+))?.*?\| (\d+) epochs")
-ENDED = re.compile(r"trial (\w+) ended after")
+ENDED = re.compile(r"trial (\w+) ended: ")
 
 
 def _snapshot(**counts: int) -> ProgressSnapshot:

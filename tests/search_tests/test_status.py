@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -25,7 +26,9 @@ def _trial_dirs(path: Path) -> int:
 def test_status_of_a_finished_search(search, capsys):
     assert main(["status", str(search.path)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].endswith(": finished")
+    assert out.splitlines()[0].endswith(": finished (all trials finished)")
+    assert re.fullmatch(r"launched \S+ \S+ \(3 trials\); ended \S+ \S+ \(all trials finished\) after \d:\d\d:\d\d",
+                        out.splitlines()[1]), out
     assert "3/3 trials:" in out and "0 running" in out and "0 pending" in out
     snap = from_disk(search.path)
     assert snap.trials == _trial_dirs(search.path) == 3
@@ -76,3 +79,36 @@ def test_status_of_a_running_search(tmp_path, idx_dir):
     assert any(s.count(RUNNING) or s.count(PENDING) for s in seen_in_progress)
     final = from_disk(path)
     assert final.finished and final.trials == _trial_dirs(path) == 3
+
+
+@pytest.mark.slow
+def test_a_time_budget_search_is_reported_as_it_ended_and_resume_starts_nothing(make_experiment, idx_dir, ray_session,
+                                                                                 capsys):
+    """The run log, not a file's mtime: status says "finished (time budget reached)" with the time it ran,
+    and resume says there is nothing to resume (Ray would restart, stop at once and say nothing)."""
+    from analysis.run_log import TIME_BUDGET, read_run_log
+
+    exp = make_experiment("timed", dataset={"data_dir": str(idx_dir), "train_subset": None},
+                          budget={"num_samples": 500, "max_epochs": 1, "time_budget_s": 15})
+    path = exp.parent / "results" / "timed"
+    assert main(["run", str(exp), "--progress-every", "60"]) == 0
+    [launch] = read_run_log(path).runs
+    assert launch.kind == "launch" and launch.reason == TIME_BUDGET and 15 <= launch.ended - launch.started < 40
+    (path / "hpsearch.yaml").touch()  # `resume --num-samples` rewrites it: the clock must not restart
+    capsys.readouterr()
+    assert main(["status", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(": finished (time budget reached)"), out
+    snap = from_disk(path)
+    assert snap.finished and snap.elapsed_s == pytest.approx(launch.ended - launch.started, abs=0.01)
+    trials = _trial_dirs(path)
+
+    assert main(["resume", str(path)]) == 0
+    said = capsys.readouterr().out
+    assert "its time budget (15 s) is used up" in said and "nothing to resume" in said, said
+    assert _trial_dirs(path) == trials and len(read_run_log(path).runs) == 1  # nothing started
+
+    assert main(["resume", str(path), "--num-samples", "600"]) == 0  # more trials, but no time to run them
+    assert "nothing to resume" in capsys.readouterr().out
+    assert _trial_dirs(path) == trials and len(read_run_log(path).runs) == 1
+    assert from_disk(path).budget == 500  # the saved budget is unchanged: nothing was resumed

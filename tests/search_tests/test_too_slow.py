@@ -29,7 +29,7 @@ LIMIT = 15.0
 
 @pytest.mark.slow
 def test_a_too_slow_trial_stops_within_seconds_and_the_search_goes_on(tmp_path, make_experiment, fashion_dir,
-                                                                      ray_session):
+                                                                      ray_session, capsys):
     space = tmp_path / "slow_space.yaml"
     space.write_text(SPACE)
     exp_yaml = make_experiment("slow", space=str(space), dataset={"data_dir": str(fashion_dir), "train_subset": 3000},
@@ -43,6 +43,12 @@ def test_a_too_slow_trial_stops_within_seconds_and_the_search_goes_on(tmp_path, 
     assert slow["ended"].startswith("too slow") and slow["epochs"] == 0 and math.isnan(slow["best_val_acc"])
     rows = read_results(exp_dir / f"trial_{slow['trial_id']}" / "result.json")
     assert len(rows) == 1 and rows[0]["projected_epoch_seconds"] > LIMIT
+    # the live progress says what happened, not "ended after 0 epoch(s): val_acc=nan"
+    out = capsys.readouterr().out
+    projected = f"{rows[0]['projected_epoch_seconds']:.0f}"
+    assert (f"trial {slow['trial_id']} ended: stopped as too slow: its first epoch would take ~{projected} s, "
+            f"over the limit of {LIMIT:.0f} s (budget.max_epoch_seconds)") in out, out
+    assert f"trial {fast['trial_id']} ended: completed after 2 epoch(s): val_acc=" in out
     assert rows[0]["time_total_s"] < LIMIT, "stopped once its projection was known, not at the end of the epoch"
     assert not list((exp_dir / f"trial_{slow['trial_id']}").glob("checkpoint_*"))
     assert fast["ended"] == "completed" and fast["epochs"] == 2

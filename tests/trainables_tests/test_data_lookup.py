@@ -1,4 +1,4 @@
-"""Fashion-MNIST lookup order: data_dir, $HPSEARCH_DATA_DIR, Debian's folder, cache, download."""
+"""Fashion-MNIST lookup: a named data_dir only; else $HPSEARCH_DATA_DIR, Debian's folder, cache, download."""
 from __future__ import annotations
 
 import shutil
@@ -38,10 +38,20 @@ def test_torchvision_layout_is_found(idx_dir, tmp_path):
 
 def test_order_of_candidates(monkeypatch, tmp_path):
     monkeypatch.setenv("HPSEARCH_DATA_DIR", str(tmp_path / "env"))
-    labels = [label for label, _ in mnist.candidate_dirs("fashion_mnist", str(tmp_path / "cfg"))]
+    labels = [label for label, _ in mnist.candidate_dirs("fashion_mnist", None)]
     firsts = list(dict.fromkeys(labels))
-    assert firsts == ["data_dir (config or --data-dir)", "$HPSEARCH_DATA_DIR",
-                      "Debian package dataset-fashion-mnist", "hpsearch download cache"]
+    assert firsts == ["$HPSEARCH_DATA_DIR", "Debian package dataset-fashion-mnist", "hpsearch download cache"]
+    named = {label for label, _ in mnist.candidate_dirs("fashion_mnist", str(tmp_path / "cfg"))}
+    assert named == {"data_dir (config or --data-dir)"}  # a named folder is the only place
+
+
+def test_a_named_data_dir_without_the_files_is_an_error_not_a_fallback(idx_dir, monkeypatch, tmp_path):
+    monkeypatch.setenv("HPSEARCH_DATA_DIR", str(idx_dir))  # the data is elsewhere, and must not be used
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError) as e:
+        load_dataset("fashion_mnist", data_dir=str(tmp_path / "empty"), options={"download": False})
+    assert str(e.value).startswith(f"dataset.data_dir = '{tmp_path / 'empty'}': does not hold fashion_mnist")
+    assert "\n" not in str(e.value)
 
 
 def test_missing_everywhere_lists_every_place_and_how_to_get_it(monkeypatch, tmp_path):
@@ -49,9 +59,9 @@ def test_missing_everywhere_lists_every_place_and_how_to_get_it(monkeypatch, tmp
     monkeypatch.setattr(mnist, "_VARIANTS", {**mnist._VARIANTS, "fashion_mnist": (
         "FashionMNIST", "FashionMNIST", str(tmp_path / "debian"), "dataset-fashion-mnist", mnist.FASHION_CLASSES)})
     with pytest.raises(DataError) as e:
-        load_dataset("fashion_mnist", data_dir=str(tmp_path / "cfg"), options={"download": False})
+        load_dataset("fashion_mnist", options={"download": False})
     msg = str(e.value)
-    for place in ("cfg", "env", "debian", "hpsearch-cache"):
+    for place in ("env", "debian", "hpsearch-cache"):
         assert place in msg, place
     assert "apt-get install dataset-fashion-mnist" in msg
     assert "--data-dir" in msg and "HPSEARCH_DATA_DIR" in msg

@@ -1,9 +1,9 @@
 """CIFAR-10 and CIFAR-100 from the official python batches, colour or grayscale.
 
 Each place is tried as the `cifar-*-python.tar.gz` archive (read without extracting), the
-extracted `cifar-*-batches-py` / `cifar-100-python` folder, or a folder holding either. Order:
-the configured `data_dir`, `$HPSEARCH_DATA_DIR`, hpsearch's download cache, then torchvision's
-download into that cache.
+extracted `cifar-*-batches-py` / `cifar-100-python` folder, or a folder holding either. A
+configured `data_dir` is the only place looked in; without one: `$HPSEARCH_DATA_DIR`, hpsearch's
+download cache, then torchvision's download into that cache.
 """
 from __future__ import annotations
 
@@ -113,9 +113,9 @@ def _batch(read: Callable[[str], tuple[bytes, str]], name: str, v: Variant) -> t
 
 
 def _places(data_dir: str | None, name: str) -> list[tuple[str, Path]]:
+    if data_dir:  # a named folder is the only place: falling back elsewhere would silently use other data
+        return [("data_dir (config or --data-dir)", Path(data_dir).expanduser())]
     out = []
-    if data_dir:
-        out.append(("data_dir (config or --data-dir)", Path(data_dir).expanduser()))
     if os.environ.get(ENV_VAR):
         out.append((f"${ENV_VAR}", Path(os.environ[ENV_VAR]).expanduser()))
     out.append(("hpsearch download cache", cache_dir() / name))
@@ -140,6 +140,9 @@ def load_cifar(name: str, data_dir: str | None = None, grayscale: bool = False, 
         tried.append(f"  - {label}: {place}")
         if found:
             return _load(name, v, *found, grayscale, f"{label}: {found[1]}")
+    if data_dir:
+        raise DataError(f"dataset.data_dir = {data_dir!r}: does not hold {name} ({v.archive} or {v.folder}/ "
+                        "with its python batches)")
     if download:
         target = cache_dir() / name
         try:

@@ -1,7 +1,8 @@
 """Fashion-MNIST and MNIST from IDX files, found in a fixed lookup order.
 
-Order: the configured `data_dir`, `$HPSEARCH_DATA_DIR`, the folder Debian's package installs
-(`dataset-fashion-mnist`), hpsearch's download cache, then torchvision's download into that cache.
+A `data_dir` the user named is the only place looked in (it must hold the files). Without one:
+`$HPSEARCH_DATA_DIR`, the folder Debian's package installs (`dataset-fashion-mnist`), hpsearch's
+download cache, then torchvision's download into that cache.
 """
 from __future__ import annotations
 
@@ -33,16 +34,23 @@ def cache_dir() -> Path:
     return Path(os.environ.get("HPSEARCH_CACHE", Path.home() / ".cache" / "hpsearch"))
 
 
+DATA_DIR_LABEL = "data_dir (config or --data-dir)"
+
+
 def candidate_dirs(name: str, data_dir: str | None) -> list[tuple[str, Path]]:
-    """Every (label, folder) searched, in order; each folder is tried as-is and with the torchvision layout."""
+    """Every (label, folder) searched, in order; each folder is tried as-is and with the torchvision layout.
+
+    A named `data_dir` is the only place: falling back elsewhere would silently train on other data.
+    """
     tv_folder, debian = _VARIANTS[name][1], _VARIANTS[name][2]
     out: list[tuple[str, Path]] = []
     if data_dir:
-        out.append(("data_dir (config or --data-dir)", Path(data_dir).expanduser()))
-    if os.environ.get(ENV_VAR):
+        out.append((DATA_DIR_LABEL, Path(data_dir).expanduser()))
+    elif os.environ.get(ENV_VAR):
         out.append((f"${ENV_VAR}", Path(os.environ[ENV_VAR]).expanduser()))
-    out.append((f"Debian package {_VARIANTS[name][3]}", Path(debian)))
-    out.append(("hpsearch download cache", cache_dir() / name))
+    if not data_dir:
+        out.append((f"Debian package {_VARIANTS[name][3]}", Path(debian)))
+        out.append(("hpsearch download cache", cache_dir() / name))
     return [(label, d) for label, base in out for d in (base, base / name, base / tv_folder / "raw")]
 
 
@@ -67,6 +75,10 @@ def load_mnist_like(name: str, data_dir: str | None = None, download: bool = Tru
         tried.append(f"  - {label}: {folder}")
         if files:
             return _from_files(name, files, f"{label}: {folder}")
+    if data_dir:
+        places = ", ".join(str(folder) for _, folder in candidate_dirs(name, data_dir))
+        raise DataError(f"dataset.data_dir = {data_dir!r}: does not hold {name} (the four IDX files "
+                        f"{', '.join(f + '[.gz]' for f in _FILES.values())}) in {places}")
     if download:
         target = cache_dir() / name
         try:

@@ -87,8 +87,14 @@ def test_a_pickle_that_runs_code_is_refused(tmp_path: Path) -> None:
     assert folder.is_dir()
 
 
-def test_missing_dataset_lists_where_it_looked(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"(?s)cifar10: python batches .* not found.*data_dir.*download: disabled"):
+def test_missing_dataset_lists_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HPSEARCH_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataError, match=r"(?s)cifar10: python batches .* not found.*HPSEARCH_DATA_DIR.*download: disabled"):
+        load_dataset("cifar10", None, OFF)
+
+
+def test_a_named_data_dir_must_hold_the_dataset(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"^dataset.data_dir = .*: does not hold cifar10 \(cifar-10-python.tar.gz"):
         load_dataset("cifar10", str(tmp_path), OFF)
 
 
