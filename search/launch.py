@@ -94,6 +94,20 @@ def _trial_dirname(trial: Any) -> str:
     return f"trial_{trial.trial_id}"
 
 
+def failure_config(max_failures: int):
+    """Ray's FailureConfig: a trial whose worker or node died is retried from its last checkpoint.
+
+    Installs the fix for Ray Tune counting one death of a reused worker twice (see
+    `_ray_compat.count_actor_failures_once`): a node death must cost a retry, never the trial.
+    """
+    from ray import tune
+
+    from ._ray_compat import count_actor_failures_once
+
+    count_actor_failures_once()
+    return tune.FailureConfig(max_failures=max_failures)
+
+
 def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = None):
     """The Tuner: OptunaSearch + ASHA, metric/mode named once in TuneConfig."""
     from ray import tune
@@ -120,7 +134,7 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
     )
     run_config = tune.RunConfig(
         name=cfg.name, storage_path=str(Path(prep.path).parent) if "://" not in prep.path else cfg.storage,
-        failure_config=tune.FailureConfig(max_failures=cfg.resources.max_failures),
+        failure_config=failure_config(cfg.resources.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=cfg.search.metric,
                                                 checkpoint_score_order=cfg.mode),
         verbose=2 if verbose else 0, callbacks=callbacks or [],
@@ -187,6 +201,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     """
     from ray import tune
 
+    from ._ray_compat import count_actor_failures_once, restored_tune_config, set_restored_callbacks
     from .resume_state import recorded_history
     from .searcher import base_searcher
 
@@ -199,7 +214,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     tuner = tune.Tuner.restore(prep.path, trainable=_trainable(prep), resume_unfinished=True, resume_errored=True)
     # Tuner.restore re-reads the TuneConfig pickled at launch; reach into it to hand the restored run
     # what Ray does not save: ASHA's rungs, and a larger budget when asked for
-    tune_config = tuner._local_tuner._tune_config
+    tune_config = restored_tune_config(tuner)
     base_searcher(tune_config.search_alg).study_dir = prep.path
     tune_config.search_alg.experiment_path = prep.path
     tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
@@ -207,7 +222,8 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
         tune_config.num_samples = num_samples
         tune_config.search_alg.extend_to = num_samples
         _update_saved_budget(prep, num_samples)
-    tuner._local_tuner._run_config.callbacks = list(callbacks or [])
+    set_restored_callbacks(tuner, list(callbacks or []))
+    count_actor_failures_once()
     tuner.fit()
     return prep.path
 
