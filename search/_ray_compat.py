@@ -61,7 +61,10 @@ def set_generator_storage(generator: Any, storage: Any) -> None:
 
 
 # -- OptunaSearch: its study and its Ray-trial -> Optuna-trial map (hpsearch tells Optuna itself)
-OPTUNA_SEARCH_UNPICKLED = ("_storage", "_ot_study")  # attributes left out of a pickle when the study is on disk
+def optuna_search_pickle_state(trial_ids: dict[str, int]) -> dict[str, Any]:
+    """What replaces OptunaSearch's study in its pickled `__dict__`: no storage or study (an RDBStorage would
+    reconnect to the launch folder's file when unpickled), and each trial as its storage id."""
+    return {"_storage": None, "_ot_study": None, "_ot_trials": dict(trial_ids)}
 
 
 def optuna_search_mode(searcher: Any) -> str:

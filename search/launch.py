@@ -152,8 +152,18 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
                           "or choose another name with --set name=NEW_NAME")
     save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
     connect(prep.cfg.address, verbose)
-    build_tuner(prep, verbose, callbacks).fit()
+    _fit(build_tuner(prep, verbose, callbacks), prep)
     return prep.path
+
+
+def _fit(tuner: Any, prep: Prepared) -> None:
+    """Run the search; however it ends, tell Optuna how each trial still RUNNING ended."""
+    from .searcher import end_running_trials
+
+    try:
+        tuner.fit()
+    finally:
+        end_running_trials(prep.cfg, prep.path)
 
 
 def experiment_folder(path: str | Path) -> Path:
@@ -224,7 +234,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
         _update_saved_budget(prep, num_samples)
     set_restored_callbacks(tuner, list(callbacks or []))
     count_actor_failures_once()
-    tuner.fit()
+    _fit(tuner, prep)
     return prep.path
 
 

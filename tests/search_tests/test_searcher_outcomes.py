@@ -56,3 +56,23 @@ def test_tpe_ranks_a_too_slow_trial_below_every_reported_one(searcher):
     study = searcher._ot_study
     asha, slow = (t for t in study.trials if t.state == S.PRUNED)
     assert _get_pruned_trial_score(slow, study) > _get_pruned_trial_score(asha, study)  # sorted ascending: worse
+
+
+@pytest.mark.slow
+def test_a_search_ended_by_its_deadline_leaves_no_trial_running_in_optuna(tmp_path, make_experiment, fashion_dir,
+                                                                         ray_session):
+    """Trials still training at the deadline are told: PRUNED at the epochs they reported, FAIL if none."""
+    from search.cli import main
+
+    exp_yaml = make_experiment("deadline", dataset={"data_dir": str(fashion_dir), "train_subset": 3000},
+                               budget={"num_samples": 4, "max_epochs": 30, "grace_period": 30, "time_budget_s": 30,
+                                       "max_epoch_seconds": None},
+                               resources={"cpus_per_trial": 1, "max_concurrent": 2})
+    assert main(["run", str(exp_yaml)]) == 0
+    study = optuna.load_study(study_name="deadline", storage=f"sqlite:///{tmp_path / 'results' / 'deadline' / 'optuna.db'}")
+    assert study.trials, "the search created trials"
+    assert [t.number for t in study.trials if t.state == S.RUNNING] == []
+    for t in study.trials:
+        assert t.state == (S.PRUNED if t.intermediate_values else S.FAIL), (t.number, t.state, t.intermediate_values)
+    cut = [t for t in study.trials if t.state == S.PRUNED]
+    assert cut and all(len(t.intermediate_values) < 30 for t in cut), "the deadline fell while trials trained"
