@@ -128,3 +128,37 @@ def count_actor_failures_once() -> None:
 
     _trial_task_failure.hpsearch_patched = True  # type: ignore[attr-defined]
     TuneController._trial_task_failure = _trial_task_failure
+
+
+# -- token authentication (Ray >= 2.52): the mode is read once per process into Ray's config
+def use_token_auth() -> None:
+    """Turn Ray's token authentication on for this process and the Ray processes it starts.
+
+    Ray reads RAY_AUTH_MODE into its cached config when first imported; like Ray's own
+    `_enable_token_auth`, refresh that config so this process sends its token too.
+    """
+    import os
+
+    from ray._raylet import Config
+
+    os.environ["RAY_AUTH_MODE"] = "token"
+    Config.initialize("")
+
+
+def gcs_requires_token(gcs_address: str, timeout: float = 10.0) -> bool:
+    """Whether a cluster's GCS refuses a request that carries no token (a gRPC call with Ray's own stubs).
+
+    Raises grpc.RpcError when the GCS cannot be reached at all.
+    """
+    import grpc
+    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+
+    with grpc.insecure_channel(gcs_address) as channel:
+        stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
+        try:
+            stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.UNAUTHENTICATED:
+                return True
+            raise
+    return False

@@ -112,6 +112,12 @@ class ResourcesConfig:
                           "not fit the trial's share of the GPU)")
 
 
+@dataclass
+class ClusterConfig:
+    allow_unauthenticated: bool = _f(False, _BOOL, "true or false (join a cluster given by `address` even though it "
+                                     "does not require Ray's token authentication: anyone who reaches it can run code)")
+
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -125,6 +131,7 @@ class ExperimentConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     pretrained_weights: dict = _f({}, _DICT, "a mapping of timm backbone name -> weights file "
                                   "(.safetensors or a PyTorch state dict)")
     source: str = field(default="<config>", compare=False, metadata={"internal": True})
@@ -141,7 +148,8 @@ class ExperimentConfig:
         return self.search.mode or METRICS[self.search.metric]
 
 
-_SECTIONS = {"dataset": DatasetConfig, "budget": BudgetConfig, "search": SearchConfig, "resources": ResourcesConfig}
+_SECTIONS = {"dataset": DatasetConfig, "budget": BudgetConfig, "search": SearchConfig, "resources": ResourcesConfig,
+             "cluster": ClusterConfig}
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

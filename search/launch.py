@@ -64,9 +64,16 @@ def settings_for(cfg: ExperimentConfig) -> TrainSettings:
                          max_epoch_seconds=cfg.budget.epoch_time_limit())
 
 
-def connect(address: str | None, verbose: bool = False) -> None:
-    """Start embedded local Ray, or join a cluster. The dashboard stays off."""
+def connect(address: str | None, verbose: bool = False, allow_unauthenticated: bool = False) -> None:
+    """Start embedded local Ray, or join a cluster. The dashboard stays off.
+
+    Ray's processes listen on every network interface, so they must require Ray's token authentication:
+    always for embedded Ray (the token is Ray's, ~/.ray/auth_token or RAY_AUTH_TOKEN[_PATH]); and a cluster
+    that does not is refused unless the experiment opts out (`cluster.allow_unauthenticated: true`).
+    """
     import ray
+
+    from ._ray_compat import use_token_auth
 
     if ray.is_initialized():
         return
@@ -77,7 +84,35 @@ def connect(address: str | None, verbose: bool = False) -> None:
                               "logging_level": logging.INFO if verbose else logging.ERROR}
     # "local": always a fresh embedded Ray, never an unrelated cluster that happens to run on this machine
     kwargs["address"] = address or "local"
-    ray.init(**kwargs)
+    if address is None or not allow_unauthenticated:
+        use_token_auth()
+    try:
+        ray.init(**kwargs)
+    except ray.exceptions.AuthenticationError as e:
+        raise LaunchError(f"cannot join the Ray cluster at {address}: {e}") from None
+    if address is not None and not allow_unauthenticated:
+        _refuse_unauthenticated(address)
+
+
+def _refuse_unauthenticated(address: str) -> None:
+    import grpc
+    import ray
+
+    from ._ray_compat import gcs_requires_token
+
+    gcs = ray.get_runtime_context().gcs_address
+    try:
+        protected = gcs_requires_token(gcs)
+    except grpc.RpcError as e:
+        protected, why = False, f"its GCS at {gcs} could not be asked ({e.code().name})"
+    else:
+        why = "it accepts requests without Ray's token authentication: anyone who reaches it can run code on it"
+    if not protected:
+        ray.shutdown()
+        raise LaunchError(f"refusing to join the Ray cluster at {address}: {why}. Start its nodes with "
+                          "RAY_AUTH_MODE=token and the same token on every node (RAY_AUTH_TOKEN or ~/.ray/auth_token; "
+                          "https://docs.ray.io/en/latest/ray-security/token-auth.html), or set "
+                          "cluster.allow_unauthenticated: true to join it anyway")
 
 
 def _trainable(prep: Prepared):
@@ -150,8 +185,8 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
     if "://" not in prep.path and Path(prep.path).exists() and any(Path(prep.path).iterdir()):
         raise LaunchError(f"experiment {prep.path} already exists; resume it with `hpsearch resume {prep.path}`, "
                           "or choose another name with --set name=NEW_NAME")
+    connect(prep.cfg.address, verbose, prep.cfg.cluster.allow_unauthenticated)  # may refuse: before any file
     save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
-    connect(prep.cfg.address, verbose)
     _fit(build_tuner(prep, verbose, callbacks), prep)
     return prep.path
 
@@ -220,7 +255,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     prep = load_prepared(path)
     if num_samples is not None and num_samples < prep.cfg.budget.num_samples:
         raise LaunchError(f"--num-samples {num_samples} is below the experiment's {prep.cfg.budget.num_samples}")
-    connect(address or prep.cfg.address, verbose)
+    connect(address or prep.cfg.address, verbose, prep.cfg.cluster.allow_unauthenticated)
     tuner = tune.Tuner.restore(prep.path, trainable=_trainable(prep), resume_unfinished=True, resume_errored=True)
     # Tuner.restore re-reads the TuneConfig pickled at launch; reach into it to hand the restored run
     # what Ray does not save: ASHA's rungs, and a larger budget when asked for

@@ -20,14 +20,28 @@ from analysis import load_experiment
 from search.experiment_dir import read_results
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "RAY_AUTH_MODE": "token"}  # the test clusters require tokens
+
+
+def ensure_token() -> None:
+    """Ray's token for this machine's clusters (what `ray.init()` of embedded Ray creates if missing)."""
+    if not (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+            or (Path.home() / ".ray" / "auth_token").is_file()):
+        subprocess.run(["ray", "get-auth-token", "--generate"], check=True, capture_output=True)
 
 
 @pytest.fixture
 def cluster(request):
-    """A head node with 1 CPU (or `@pytest.mark.parametrize("cluster", [CPUS], indirect=True)`); add workers."""
+    """A head node with 1 CPU (or `@pytest.mark.parametrize("cluster", [CPUS], indirect=True)`); add workers.
+
+    Token authentication on, as hpsearch requires of a cluster it joins (the drivers inherit the mode).
+    """
     from ray.cluster_utils import Cluster
 
+    from search._ray_compat import use_token_auth
+
+    ensure_token()
+    use_token_auth()
     cpus = getattr(request, "param", 1)
     c = Cluster(initialize_head=True, head_node_args={"num_cpus": cpus, "include_dashboard": False})
     yield c
