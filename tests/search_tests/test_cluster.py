@@ -128,12 +128,12 @@ def test_trials_land_on_both_nodes_and_survive_a_node_death(tmp_path, fashion_di
 def test_a_node_death_with_two_trials_on_it_loses_no_trial(tmp_path, fashion_dir, cluster):
     """Worker reuse on (as always in hpsearch), two trials on the node that dies, more trials queued."""
     worker = cluster.add_node(num_cpus=2)
-    exp_yaml = experiment(tmp_path, fashion_dir, "two", subset=3000, epochs=4, samples=5, concurrent=3)
+    exp_yaml = experiment(tmp_path, fashion_dir, "two", subset=4000, epochs=6, samples=5, concurrent=3)
     exp = tmp_path / "results" / "two"
     proc = start(exp_yaml, cluster.address)
-    kill_when(cluster, worker, exp, proc, trials=2, before_epoch=3)
+    kill_when(cluster, worker, exp, proc, trials=2, before_epoch=4)  # both have 3+ epochs left
     cluster.add_node(num_cpus=2)  # a replacement node, as an autoscaler would start
-    moved = check_all_completed_and_resumed(exp, proc, worker.node_id, samples=5, epochs=4)
+    moved = check_all_completed_and_resumed(exp, proc, worker.node_id, samples=5, epochs=6)
     assert len(moved) >= 2, "both trials cut by the node death went on elsewhere"
 
 
