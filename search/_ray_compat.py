@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-CHECKED = "ray 2.50-2.60.0"  # the versions every access below was read against
+CHECKED = "ray 2.60.0"  # every access below was read in, and tested against, this version
 
 
 # -- Tuner.restore: the restored run's TuneConfig and RunConfig (no public setter exists)
