@@ -80,7 +80,8 @@ def test_a_search_ended_by_its_deadline_leaves_no_trial_running_in_optuna(tmp_pa
 def test_every_running_trial_is_ended_by_what_it_reported(tmp_path: Path) -> None:
     from search.searcher import end_running_trials
 
-    cfg = parse_config({"name": "ended", "space": "lenet5", "storage": str(tmp_path)}, "<test>")
+    cfg = parse_config({"name": "ended", "space": "lenet5", "storage": str(tmp_path), "search": {"warm_start": False}},
+                       "<test>")
     searcher = build_searcher(cfg, get_preset("lenet5"), str(tmp_path))
     searcher.suggest("reported")
     searcher.on_trial_result("reported", epoch(1, 0.4))
@@ -95,3 +96,26 @@ def test_every_running_trial_is_ended_by_what_it_reported(tmp_path: Path) -> Non
     assert by_values[0].state == S.FAIL
     assert by_values[1].state == S.COMPLETE, "a trial already told stays as it was"
     assert end_running_trials(cfg, str(tmp_path)) == 0
+
+
+def test_a_resumed_trial_that_the_last_run_ended_continues_as_a_reopened_copy(tmp_path: Path) -> None:
+    """A trial cut by the deadline (ended PRUNED) and continued by `resume` reports into a RUNNING copy."""
+    from search.searcher import end_running_trials
+
+    cfg = parse_config({"name": "again", "space": "lenet5", "storage": str(tmp_path),
+                        "budget": {"num_samples": 8, "max_epochs": 4}, "search": {"warm_start": False}}, "<test>")
+    first = build_searcher(cfg, get_preset("lenet5"), str(tmp_path))
+    first.suggest("cut")
+    first.on_trial_result("cut", epoch(1, 0.4))
+    first.save(str(tmp_path / "searcher-state.pkl"))
+    end_running_trials(cfg, str(tmp_path))  # the run ends at its deadline
+
+    resumed = build_searcher(cfg, get_preset("lenet5"), str(tmp_path))
+    resumed.restore(str(tmp_path / "searcher-state.pkl"))
+    resumed.on_trial_result("cut", epoch(2, 0.5))
+    resumed.on_trial_complete("cut", epoch(4, 0.6))
+    study = optuna.load_study(study_name="again", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    ended, copy = study.trials
+    assert ended.state == S.PRUNED and ended.intermediate_values == {1: 0.4}
+    assert copy.state == S.COMPLETE and copy.value == 0.6 and copy.params == ended.params
+    assert copy.intermediate_values == {1: 0.4, 2: 0.5, 4: 0.6} and copy.user_attrs["continues_trial"] == ended.number
