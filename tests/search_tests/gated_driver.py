@@ -19,6 +19,16 @@ from ray.tune.search import Searcher
 from search.launch import failure_config
 
 
+class MarkCompleted(tune.Callback):
+    """Writes WORKDIR/completed<i> once Tune has completed trial i (its worker is cached in the same step)."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+
+    def on_trial_complete(self, iteration: int, trials: list, trial, **info) -> None:
+        (self.work / f"completed{trial.config['i']}").touch()
+
+
 class GatedSearcher(Searcher):
     def __init__(self, gate: Path) -> None:
         super().__init__(metric="score", mode="max")
@@ -45,6 +55,7 @@ def main(address: str, work: Path) -> None:
     tuner = tune.Tuner(
         trainable, tune_config=tune.TuneConfig(search_alg=GatedSearcher(work / "gate"), num_samples=2, reuse_actors=True),
         run_config=tune.RunConfig(storage_path=str(work / "results"), name="gated", verbose=0,
+                                  callbacks=[MarkCompleted(work)],
                                   failure_config=failure_config(max_failures=2)))
     grid = tuner.fit()
     statuses = [{"status": "ERROR" if r.error else "TERMINATED", "error": str(r.error)[:300] if r.error else None}

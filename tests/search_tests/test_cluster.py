@@ -147,11 +147,11 @@ def test_a_reused_worker_that_died_with_its_node_costs_a_retry_not_the_trial(tmp
                              str(tmp_path)], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     deadline = time.time() + 120
-    while not (tmp_path / "ran0").exists():
+    while not (tmp_path / "completed0").exists():  # trial 0 ran on the worker; its worker is kept for reuse
         assert proc.poll() is None, proc.stdout.read()
-        assert time.time() < deadline, "trial 0 never ran"
+        assert time.time() < deadline, "trial 0 never completed"
         time.sleep(0.1)
-    time.sleep(2)  # trial 0 finishes; its worker is kept for reuse
+    time.sleep(1)
     cluster.remove_node(worker, allow_graceful=False)
     cluster.add_node(num_cpus=1)
     (tmp_path / "gate").touch()  # now trial 1 is created, and handed the dead worker first
@@ -159,3 +159,6 @@ def test_a_reused_worker_that_died_with_its_node_costs_a_retry_not_the_trial(tmp
     assert proc.returncode == 0, out
     statuses = json.loads((tmp_path / "statuses.json").read_text())
     assert [s["status"] for s in statuses] == ["TERMINATED", "TERMINATED"], statuses
+    assert (tmp_path / "ran0").read_text() == worker.node_id
+    [errors] = (tmp_path / "results" / "gated").glob("*i=1*/error.txt")
+    assert errors.read_text().count("Failure #") == 1, "trial 1 was handed the dead worker: one failure, one retry"
