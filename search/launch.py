@@ -72,6 +72,7 @@ def connect(address: str | None, verbose: bool = False, allow_unauthenticated: b
     that does not is refused unless the experiment opts out (`cluster.allow_unauthenticated: true`).
     """
     import ray
+    from ray.exceptions import AuthenticationError
 
     from ._ray_compat import use_token_auth
 
@@ -88,7 +89,7 @@ def connect(address: str | None, verbose: bool = False, allow_unauthenticated: b
         use_token_auth()
     try:
         ray.init(**kwargs)
-    except ray.exceptions.AuthenticationError as e:
+    except AuthenticationError as e:
         raise LaunchError(f"cannot join the Ray cluster at {address}: {e}") from None
     if address is not None and not allow_unauthenticated:
         _refuse_unauthenticated(address)
