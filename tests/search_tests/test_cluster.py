@@ -128,12 +128,13 @@ def test_trials_land_on_both_nodes_and_survive_a_node_death(tmp_path, fashion_di
 def test_a_node_death_with_two_trials_on_it_loses_no_trial(tmp_path, fashion_dir, cluster):
     """Worker reuse on (as always in hpsearch), two trials on the node that dies, more trials queued."""
     worker = cluster.add_node(num_cpus=2)
-    exp_yaml = experiment(tmp_path, fashion_dir, "two", subset=4000, epochs=6, samples=5, concurrent=3)
+    # long trials: under load the two workers start tens of seconds apart, and both must still be training
+    exp_yaml = experiment(tmp_path, fashion_dir, "two", subset=6000, epochs=8, samples=4, concurrent=3)
     exp = tmp_path / "results" / "two"
     proc = start(exp_yaml, cluster.address)
-    kill_when(cluster, worker, exp, proc, trials=2, before_epoch=4)  # both have 3+ epochs left
+    kill_when(cluster, worker, exp, proc, trials=2, before_epoch=7)  # both have 2+ epochs left
     cluster.add_node(num_cpus=2)  # a replacement node, as an autoscaler would start
-    moved = check_all_completed_and_resumed(exp, proc, worker.node_id, samples=5, epochs=6)
+    moved = check_all_completed_and_resumed(exp, proc, worker.node_id, samples=4, epochs=8)
     assert len(moved) >= 2, "both trials cut by the node death went on elsewhere"
 
 
