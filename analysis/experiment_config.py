@@ -124,6 +124,12 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 @dataclass
+class ClusterConfig:
+    allow_unauthenticated: bool = _f(False, _BOOL, "true or false (join a cluster given by `address` even though it "
+                                     "does not require Ray's token authentication: anyone who reaches it can run code)")
+
+
+@dataclass
 class ExperimentConfig:
     name: str = _f("experiment", _STR, "letters, digits, '_', '.', '-' (at most 100)", lambda v: bool(_NAME_RE.match(v)))
     space: str = _f("cnn", _STR, "a preset name (hpsearch spaces list) or a path to a space YAML file")
@@ -133,6 +139,7 @@ class ExperimentConfig:
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     pretrained_weights: dict = _f({}, _DICT, "a mapping of timm backbone name -> weights file "
                                   "(.safetensors or a PyTorch state dict)")
     source: str = field(default="<config>", compare=False, metadata={"internal": True})
@@ -147,7 +154,8 @@ class ExperimentConfig:
         return self.search.mode or METRICS[self.search.metric]
 
 
-_SECTIONS = {"dataset": DatasetConfig, "budget": BudgetConfig, "search": SearchConfig, "resources": ResourcesConfig}
+_SECTIONS = {"dataset": DatasetConfig, "budget": BudgetConfig, "search": SearchConfig, "resources": ResourcesConfig,
+             "cluster": ClusterConfig}
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None,

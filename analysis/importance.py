@@ -28,6 +28,18 @@ def _distribution(p: Param):
     return None  # constants carry no information
 
 
+def _within(name: str, dist: Any, value: Any) -> bool:
+    """Whether `value` is a valid value of `dist` (the space may have changed since the trial ran).
+
+    Asks Optuna's own validation of a trial, the public way to check a value against a distribution.
+    """
+    try:
+        optuna.trial.create_trial(params={name: value}, distributions={name: dist}, value=0.0)
+    except ValueError:
+        return False
+    return True
+
+
 def rebuild_study(exp: Experiment, space: Space, by: str = "best") -> optuna.Study:
     """A study holding one completed trial per scored trial (value: its best or last metric)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -45,7 +57,7 @@ def rebuild_study(exp: Experiment, space: Space, by: str = "best") -> optuna.Stu
                 continue  # conditional parameter absent in this trial
             if isinstance(dist, IntDistribution):
                 v = int(v)
-            if dist._contains(dist.to_internal_repr(v)):
+            if _within(name, dist, v):
                 params[name] = v
         study.add_trial(optuna.trial.create_trial(params=params, distributions={k: dists[k] for k in params},
                                                   value=float(value)))

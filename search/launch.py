@@ -48,9 +48,17 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
     return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name))
 
 
-def connect(address: str | None, verbose: bool = False) -> None:
-    """Start embedded local Ray, or join a cluster. The dashboard stays off."""
+def connect(address: str | None, verbose: bool = False, allow_unauthenticated: bool = False) -> None:
+    """Start embedded local Ray, or join a cluster. The dashboard stays off.
+
+    Ray's processes listen on every network interface, so they must require Ray's token authentication:
+    always for embedded Ray (the token is Ray's, ~/.ray/auth_token or RAY_AUTH_TOKEN[_PATH]); and a cluster
+    that does not is refused unless the experiment opts out (`cluster.allow_unauthenticated: true`).
+    """
     import ray
+    from ray.exceptions import AuthenticationError
+
+    from ._ray_compat import use_token_auth
 
     if ray.is_initialized():
         return
@@ -61,7 +69,35 @@ def connect(address: str | None, verbose: bool = False) -> None:
                               "logging_level": logging.INFO if verbose else logging.ERROR}
     # "local": always a fresh embedded Ray, never an unrelated cluster that happens to run on this machine
     kwargs["address"] = address or "local"
-    ray.init(**kwargs)
+    if address is None or not allow_unauthenticated:
+        use_token_auth()
+    try:
+        ray.init(**kwargs)
+    except AuthenticationError as e:
+        raise LaunchError(f"cannot join the Ray cluster at {address}: {e}") from None
+    if address is not None and not allow_unauthenticated:
+        _refuse_unauthenticated(address)
+
+
+def _refuse_unauthenticated(address: str) -> None:
+    import grpc
+    import ray
+
+    from ._ray_compat import gcs_requires_token
+
+    gcs = ray.get_runtime_context().gcs_address
+    try:
+        protected = gcs_requires_token(gcs)
+    except grpc.RpcError as e:
+        protected, why = False, f"its GCS at {gcs} could not be asked ({e.code().name})"
+    else:
+        why = "it accepts requests without Ray's token authentication: anyone who reaches it can run code on it"
+    if not protected:
+        ray.shutdown()
+        raise LaunchError(f"refusing to join the Ray cluster at {address}: {why}. Start its nodes with "
+                          "RAY_AUTH_MODE=token and the same token on every node (RAY_AUTH_TOKEN or ~/.ray/auth_token; "
+                          "https://docs.ray.io/en/latest/ray-security/token-auth.html), or set "
+                          "cluster.allow_unauthenticated: true to join it anyway")
 
 
 def _trainable(prep: Prepared):
@@ -76,6 +112,20 @@ def _trainable(prep: Prepared):
 
 def _trial_dirname(trial: Any) -> str:
     return f"trial_{trial.trial_id}"
+
+
+def failure_config(max_failures: int):
+    """Ray's FailureConfig: a trial whose worker or node died is retried from its last checkpoint.
+
+    Installs the fix for Ray Tune counting one death of a reused worker twice (see
+    `_ray_compat.count_actor_failures_once`): a node death must cost a retry, never the trial.
+    """
+    from ray import tune
+
+    from ._ray_compat import count_actor_failures_once
+
+    count_actor_failures_once()
+    return tune.FailureConfig(max_failures=max_failures)
 
 
 def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = None):
@@ -104,7 +154,7 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
     )
     run_config = tune.RunConfig(
         name=cfg.name, storage_path=str(Path(prep.path).parent) if "://" not in prep.path else cfg.storage,
-        failure_config=tune.FailureConfig(max_failures=cfg.resources.max_failures),
+        failure_config=failure_config(cfg.resources.max_failures),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=cfg.search.metric,
                                                 checkpoint_score_order=cfg.mode),
         verbose=2 if verbose else 0, callbacks=callbacks or [],
@@ -126,8 +176,18 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
         raise LaunchError(f"storage {prep.cfg.storage!r} is not writable: {problem}")
     save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
     with recorded_run(prep.path, LAUNCH, prep.cfg) as record:
-        record(build_tuner(prep, verbose, callbacks).fit())
+        record(_fit(build_tuner(prep, verbose, callbacks), prep))
     return prep.path
+
+
+def _fit(tuner: Any, prep: Prepared) -> Any:
+    """Run the search; however it ends, tell Optuna how each trial still RUNNING ended."""
+    from .searcher import end_running_trials
+
+    try:
+        return tuner.fit()
+    finally:
+        end_running_trials(prep.cfg, prep.path)
 
 
 def _connect_checked(cfg: ExperimentConfig, address: str | None, verbose: bool) -> None:
@@ -139,7 +199,7 @@ def _connect_checked(cfg: ExperimentConfig, address: str | None, verbose: bool) 
     embedded = address is None and not ray.is_initialized()
     if embedded:
         check_machine(cfg)  # before Ray starts: the machine is all there is
-    connect(address, verbose)
+    connect(address, verbose, cfg.cluster.allow_unauthenticated)
     if not embedded:
         check_cluster(cfg)
 
@@ -176,6 +236,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     """
     from ray import tune
 
+    from ._ray_compat import count_actor_failures_once, restored_tune_config, set_restored_callbacks
     from .resume_state import recorded_history
     from .searcher import base_searcher
 
@@ -187,7 +248,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     tuner = tune.Tuner.restore(prep.path, trainable=_trainable(prep), resume_unfinished=True, resume_errored=True)
     # Tuner.restore re-reads the TuneConfig pickled at launch; reach into it to hand the restored run
     # what Ray does not save: ASHA's rungs, and a larger budget when asked for
-    tune_config = tuner._local_tuner._tune_config
+    tune_config = restored_tune_config(tuner)
     base_searcher(tune_config.search_alg).study_dir = prep.path
     tune_config.search_alg.experiment_path = prep.path
     tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
@@ -195,9 +256,10 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
         tune_config.num_samples = num_samples
         tune_config.search_alg.extend_to = num_samples
         _update_saved_budget(prep, num_samples)
-    tuner._local_tuner._run_config.callbacks = list(callbacks or [])
+    set_restored_callbacks(tuner, list(callbacks or []))
+    count_actor_failures_once()
     with recorded_run(prep.path, RESUME, prep.cfg, used) as record:
-        record(tuner.fit())
+        record(_fit(tuner, prep))
     return prep.path
 
 

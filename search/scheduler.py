@@ -13,6 +13,7 @@ from ray.tune.schedulers import AsyncHyperBandScheduler
 
 from trainables.metrics import EPOCH
 
+from ._ray_compat import asha_bracket, asha_rungs
 from .config import ExperimentConfig
 
 
@@ -23,7 +24,7 @@ class ResumableASHA(AsyncHyperBandScheduler):
         `mode` is passed in because a restored scheduler only learns it when the run starts.
         """
         sign = 1.0 if mode == "max" else -1.0
-        bracket = self._brackets[0]  # one bracket (ASHA); trials are all in it
+        bracket = asha_bracket(self)  # one bracket (ASHA); trials are all in it
         n = 0
         for trial_id, epoch, value in history:
             bracket.on_result(SimpleNamespace(trial_id=trial_id), epoch, sign * value)
@@ -31,7 +32,7 @@ class ResumableASHA(AsyncHyperBandScheduler):
         return n
 
     def rung_sizes(self) -> dict[float, int]:
-        return {milestone: len(recorded) for milestone, recorded in self._brackets[0]._rungs}
+        return {milestone: len(recorded) for milestone, recorded in asha_rungs(self)}
 
 
 def build_scheduler(cfg: ExperimentConfig) -> ResumableASHA:

@@ -13,6 +13,8 @@ from typing import Any
 
 from ray.tune.search import SearchGenerator
 
+from ._ray_compat import extend_generator_budget, generator_budget, generator_storage, set_generator_storage
+
 
 class ExtendableSearchGenerator(SearchGenerator):
     extend_to: int | None = None          # raise the total budget to this many trials
@@ -20,22 +22,20 @@ class ExtendableSearchGenerator(SearchGenerator):
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
-        if self.extend_to is not None and self.extend_to > self._total_samples:
-            self._total_samples = self.extend_to
-            self._finished = False
+        if self.extend_to is not None and self.extend_to > generator_budget(self):
+            extend_generator_budget(self, self.extend_to)
         if self.experiment_path is not None:
             self._relocate(self.experiment_path)
 
     def _relocate(self, path: str) -> None:
-        from ray.train._internal.storage import get_fs_and_path
+        import pyarrow.fs
 
-        storage = self._experiment.spec.get("storage") if self._experiment else None
+        storage = generator_storage(self)
         if storage is None:
             return
-        fs, fs_path = get_fs_and_path(path)
+        fs, fs_path = pyarrow.fs.FileSystem.from_uri(path)  # as Ray resolves a storage path
         moved = copy.copy(storage)
         moved.storage_filesystem = fs
         moved.storage_fs_path = str(PurePosixPath(fs_path).parent)
         moved.experiment_dir_name = PurePosixPath(fs_path).name
-        self._experiment.spec["storage"] = moved
-        self._experiment.storage = moved
+        set_generator_storage(self, moved)

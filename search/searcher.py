@@ -20,6 +20,8 @@ from spaces import Constant, Space, define_by_run
 from trainables.metrics import DIVERGED, EPOCH, STOPPED_BY, TOO_SLOW
 from trainables.ray_trainable import ERROR_KEY
 
+from . import _ray_compat as ray_compat
+from ._optuna_compat import live_trial, storage_id
 from .config import ExperimentConfig
 
 SEED_KEY = "seed"
@@ -45,7 +47,7 @@ class TrialAwareOptunaSearch(OptunaSearch):
         super().__init__(*args, **kwargs)
 
     def _better(self, a: float, b: float) -> bool:
-        return a > b if self._mode == "max" else a < b
+        return a > b if ray_compat.optuna_search_mode(self) == "max" else a < b
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         value = result.get(self.metric)
@@ -59,9 +61,9 @@ class TrialAwareOptunaSearch(OptunaSearch):
             log.debug("optuna report skipped for %s: %s", trial_id, e)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if trial_id not in self._ot_trials or trial_id in self._completed_trials:
+        ot_trials, completed = ray_compat.optuna_search_trials(self), ray_compat.optuna_search_completed(self)
+        if trial_id not in ot_trials or trial_id in completed:
             return
-        ot_trial = self._ot_trials[trial_id]
         result = result or {}
         if EPOCH in result:  # Ray hands the result that ended a trial only to on_trial_complete
             self.on_trial_result(trial_id, result)
@@ -73,10 +75,10 @@ class TrialAwareOptunaSearch(OptunaSearch):
         elif result.get(EPOCH, self._max_epochs) < self._max_epochs and result.get(STOPPED_BY) != "patience":
             state, value = optuna.trial.TrialState.PRUNED, None
         try:
-            self._ot_study.tell(ot_trial, value, state=state)
+            ray_compat.optuna_search_study(self).tell(ot_trials[trial_id], value, state=state)
         except Exception as e:  # noqa: BLE001 - already finished in Optuna; never crash the driver
             log.warning("optuna tell failed for %s: %s", trial_id, e)
-        self._completed_trials.add(trial_id)
+        completed.add(trial_id)
 
     # -- persistence: the study is in its own storage; pickles hold only what Optuna does not
     def __getstate__(self) -> dict[str, Any]:
@@ -84,9 +86,10 @@ class TrialAwareOptunaSearch(OptunaSearch):
         if self._study_in_experiment:
             # Ray pickles the searcher into tuner.pkl and searcher-state-*.pkl; an RDBStorage reconnects to
             # the launch folder's file when unpickled (rewriting it, in WAL mode), so leave it out and let
-            # `restore` open the study where the folder is now
-            state.update(_storage=None, _ot_study=None,
-                         _ot_trials={tid: getattr(t, "_trial_id", t) for tid, t in self._ot_trials.items()})
+            # `restore` open the study where the folder is now; trials are kept as their storage ids
+            ids = {tid: t if isinstance(t, int) else storage_id(t)
+                   for tid, t in ray_compat.optuna_search_trials(self).items()}
+            state.update(ray_compat.optuna_search_pickle_state(ids))
         return state
 
     def save(self, checkpoint_path: str) -> None:
@@ -107,12 +110,19 @@ class TrialAwareOptunaSearch(OptunaSearch):
             return super().restore(checkpoint_path)
         self.__dict__.update(state)
         self.study_dir = study_dir
-        storage = self._storage = study_storage(str(Path(study_dir) / STUDY_FILE))
-        self._ot_study = optuna.load_study(study_name=self._study_name, storage=storage, sampler=self._sampler,
-                                           pruner=optuna.pruners.NopPruner())
-        self._ot_trials = {tid: optuna.trial.Trial(self._ot_study, ot_id) for tid, ot_id in state["_ot_trials"].items()}
-        close_dangling_trials(self._ot_study, keep={t._trial_id for tid, t in self._ot_trials.items()
-                                                    if tid not in self._completed_trials})
+        storage = study_storage(str(Path(study_dir) / STUDY_FILE))
+        name, sampler = ray_compat.optuna_search_identity(self)
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                  pruner=optuna.pruners.NopPruner())
+        ids: dict[str, int] = dict(ray_compat.optuna_search_trials(self))
+        live = {tid: i for tid, i in ids.items() if tid not in ray_compat.optuna_search_completed(self)}
+        close_dangling_trials(study, keep=set(live.values()))
+        trials = {tid: live_trial(study, i) for tid, i in ids.items()}
+        ended = {storage_id(t): t for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+        for tid, i in live.items():  # ended when the last run stopped; Ray continues it now
+            if i in ended:
+                trials[tid] = reopen_trial(study, ended[i])
+        ray_compat.optuna_search_reopen(self, storage, study, trials)
 
 
 def base_searcher(search_alg: Any) -> TrialAwareOptunaSearch:
@@ -149,16 +159,58 @@ def study_storage(path_or_url: str) -> optuna.storages.RDBStorage:
     return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": SQLiteConnect(path)})
 
 
+def end_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> optuna.trial.TrialState:
+    """Tell Optuna a trial ended without a final score: PRUNED at the values it reported (TPE ranks it at
+    the fidelity it reached), or FAIL if it reported none."""
+    state = optuna.trial.TrialState.PRUNED if trial.intermediate_values else optuna.trial.TrialState.FAIL
+    study.tell(trial.number, state=state, skip_if_finished=True)
+    return state
+
+
 def close_dangling_trials(study: optuna.Study, keep: set[int]) -> int:
-    """Mark RUNNING trials that no live Ray trial will finish as FAIL; returns how many."""
+    """End the RUNNING trials that no live Ray trial will finish (see `end_trial`); returns how many."""
     closed = 0
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        if t._trial_id not in keep:
-            study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        if storage_id(t) not in keep:
+            end_trial(study, t)
             closed += 1
     if closed:
         log.warning("closed %d Optuna trial(s) left RUNNING by an interrupted run", closed)
     return closed
+
+
+def end_running_trials(cfg: ExperimentConfig, exp_path: str) -> int:
+    """When a search ends (deadline, Ctrl-C, num_samples reached, error), end every trial still RUNNING.
+
+    Ray stops the trials still training at a deadline or on Ctrl-C without telling the searcher; left
+    RUNNING, they would show as running for ever (optuna-dashboard) and count as phantom trials for
+    anything that reuses the study. A resume that continues such a trial reopens it (`reopen_trial`).
+    """
+    ref = _storage_ref(cfg, exp_path)
+    storage = study_storage(ref) if ref else None
+    if storage is None:
+        return 0  # an in-memory study ended with its process
+    try:
+        study = optuna.load_study(study_name=cfg.name, storage=storage)
+    except KeyError:  # the search ended before its study was created
+        return 0
+    running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for t in running:
+        end_trial(study, t)
+    return len(running)
+
+
+def reopen_trial(study: optuna.Study, ended: optuna.trial.FrozenTrial) -> optuna.trial.Trial:
+    """A RUNNING copy (parameters, reported values) of an ended trial that a resumed Ray trial continues.
+
+    Optuna never reopens a finished trial; the copy records which trial it continues (`continues_trial`).
+    """
+    study.add_trial(optuna.trial.create_trial(
+        params=ended.params, distributions=ended.distributions, intermediate_values=ended.intermediate_values,
+        state=optuna.trial.TrialState.RUNNING, user_attrs={**ended.user_attrs, "continues_trial": ended.number}))
+    copy = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            if t.user_attrs.get("continues_trial") == ended.number][-1]
+    return live_trial(study, storage_id(copy))
 
 
 def startup_trials(cfg: ExperimentConfig) -> int:
@@ -173,6 +225,13 @@ def warm_start_points(space: Space) -> list[dict[str, Any]]:
     return [{k: v for k, v in point.items() if k not in consts} for point in space.warm_start]
 
 
+def _storage_ref(cfg: ExperimentConfig, exp_path: str) -> str | None:
+    """The study's SQLite file in the experiment folder, the configured database URL, or None (in memory)."""
+    if cfg.search.study_storage is None and "://" not in exp_path:
+        return str(Path(exp_path) / STUDY_FILE)
+    return cfg.search.study_storage
+
+
 def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialAwareOptunaSearch:
     """Seeded multivariate TPE over the space's define-by-run function, warm-started from the space."""
     sampler = optuna.samplers.TPESampler(
@@ -183,7 +242,7 @@ def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialA
     space_fn = define_by_run(space, seed_key=SEED_KEY, seed_base=cfg.search.seed * 100_003)
     points = warm_start_points(space) if cfg.search.warm_start else None
     in_experiment = cfg.search.study_storage is None and "://" not in exp_path
-    storage_ref = str(Path(exp_path) / STUDY_FILE) if in_experiment else cfg.search.study_storage
+    storage_ref = _storage_ref(cfg, exp_path)
     storage = study_storage(storage_ref) if storage_ref else None
     return TrialAwareOptunaSearch(space=space_fn, metric=cfg.search.metric, mode=cfg.mode,
                                   points_to_evaluate=points or None, sampler=sampler, storage=storage,

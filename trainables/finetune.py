@@ -15,7 +15,7 @@ POLICIES = ("linear_probe", "full", "last_k")
 
 def backbone_stages(backbone: nn.Module) -> list[list[str]]:
     """Parameter names of each stage of a timm backbone, stem first."""
-    from timm.models._manipulate import group_parameters
+    from timm.models import group_parameters
 
     groups = [list(v) for _, v in sorted(group_parameters(backbone, backbone.group_matcher(coarse=True)).items())]
     params = dict(backbone.named_parameters())

@@ -56,3 +56,66 @@ def test_tpe_ranks_a_too_slow_trial_below_every_reported_one(searcher):
     study = searcher._ot_study
     asha, slow = (t for t in study.trials if t.state == S.PRUNED)
     assert _get_pruned_trial_score(slow, study) > _get_pruned_trial_score(asha, study)  # sorted ascending: worse
+
+
+@pytest.mark.slow
+def test_a_search_ended_by_its_deadline_leaves_no_trial_running_in_optuna(tmp_path, make_experiment, fashion_dir,
+                                                                         ray_session):
+    """Trials still training at the deadline are told: PRUNED at the epochs they reported, FAIL if none."""
+    from search.cli import main
+
+    exp_yaml = make_experiment("deadline", dataset={"data_dir": str(fashion_dir), "train_subset": 1000},
+                               budget={"num_samples": 4, "max_epochs": 30, "grace_period": 30, "time_budget_s": 40,
+                                       "max_epoch_seconds": None},
+                               resources={"cpus_per_trial": 1, "max_concurrent": 2})
+    assert main(["run", str(exp_yaml)]) == 0
+    study = optuna.load_study(study_name="deadline", storage=f"sqlite:///{tmp_path / 'results' / 'deadline' / 'optuna.db'}")
+    assert study.trials, "the search created trials"
+    assert [t.number for t in study.trials if t.state == S.RUNNING] == []
+    for t in study.trials:
+        assert t.state == (S.PRUNED if t.intermediate_values else S.FAIL), (t.number, t.state, t.intermediate_values)
+    assert any(t.state != S.COMPLETE for t in study.trials), "the deadline fell while trials trained"
+
+
+def test_every_running_trial_is_ended_by_what_it_reported(tmp_path: Path) -> None:
+    from search.searcher import end_running_trials
+
+    cfg = parse_config({"name": "ended", "space": "lenet5", "storage": str(tmp_path), "search": {"warm_start": False}},
+                       "<test>")
+    searcher = build_searcher(cfg, get_preset("lenet5"), str(tmp_path))
+    searcher.suggest("reported")
+    searcher.on_trial_result("reported", epoch(1, 0.4))
+    searcher.on_trial_result("reported", epoch(2, 0.5))
+    searcher.suggest("silent")
+    searcher.suggest("done")
+    searcher.on_trial_complete("done", epoch(4, 0.6))
+    assert end_running_trials(cfg, str(tmp_path)) == 2
+    study = optuna.load_study(study_name="ended", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    by_values = {len(t.intermediate_values): t for t in study.trials}
+    assert by_values[2].state == S.PRUNED and by_values[2].intermediate_values == {1: 0.4, 2: 0.5}
+    assert by_values[0].state == S.FAIL
+    assert by_values[1].state == S.COMPLETE, "a trial already told stays as it was"
+    assert end_running_trials(cfg, str(tmp_path)) == 0
+
+
+def test_a_resumed_trial_that_the_last_run_ended_continues_as_a_reopened_copy(tmp_path: Path) -> None:
+    """A trial cut by the deadline (ended PRUNED) and continued by `resume` reports into a RUNNING copy."""
+    from search.searcher import end_running_trials
+
+    cfg = parse_config({"name": "again", "space": "lenet5", "storage": str(tmp_path),
+                        "budget": {"num_samples": 8, "max_epochs": 4}, "search": {"warm_start": False}}, "<test>")
+    first = build_searcher(cfg, get_preset("lenet5"), str(tmp_path))
+    first.suggest("cut")
+    first.on_trial_result("cut", epoch(1, 0.4))
+    first.save(str(tmp_path / "searcher-state.pkl"))
+    end_running_trials(cfg, str(tmp_path))  # the run ends at its deadline
+
+    resumed = build_searcher(cfg, get_preset("lenet5"), str(tmp_path))
+    resumed.restore(str(tmp_path / "searcher-state.pkl"))
+    resumed.on_trial_result("cut", epoch(2, 0.5))
+    resumed.on_trial_complete("cut", epoch(4, 0.6))
+    study = optuna.load_study(study_name="again", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    ended, copy = study.trials
+    assert ended.state == S.PRUNED and ended.intermediate_values == {1: 0.4}
+    assert copy.state == S.COMPLETE and copy.value == 0.6 and copy.params == ended.params
+    assert copy.intermediate_values == {1: 0.4, 2: 0.5, 4: 0.6} and copy.user_attrs["continues_trial"] == ended.number
