@@ -82,13 +82,12 @@ def evaluate_model(model: torch.nn.Module, preprocess: Normalisation, x: np.ndar
                           classification_metrics(y, probs, class_names))
 
 
-def evaluate_trial(exp: Experiment, trial_id: str, data: Any, split: str = "test") -> TestEvaluation:
-    """Evaluate `trial_id`'s best checkpoint on `data` (an `ExperimentData`): its held-out test set, or with
-    `split="validation"` the validation images the trial was scored on during the search."""
-    if split not in ("test", "validation"):
-        raise ValueError(f"split must be 'test' or 'validation', got {split!r}")
+def evaluate_trial(exp: Experiment, trial_id: str, data: Any) -> TestEvaluation:
+    """Evaluate `trial_id`'s best checkpoint on `data` (an `ExperimentData`) held-out test set."""
     state = load_state(best_checkpoint(exp, trial_id))
+    if state is None:
+        raise LaunchError(f"trial {trial_id} of {exp.path}: its best checkpoint became unreadable")
     d = data.data
     model, preprocess = trial_model(state, d)
-    x, y = (data.x_test, data.y_test) if split == "test" else (d.x_val, d.y_val)
-    return evaluate_model(model, preprocess, x, y, d.class_names, trial_id, state.epoch, state.config)
+    return evaluate_model(model, preprocess, data.x_test, data.y_test, d.class_names, trial_id, state.epoch,
+                          state.config)
