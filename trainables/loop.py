@@ -187,8 +187,9 @@ def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor
     return {M.VAL_LOSS: loss, M.VAL_ACC: float((preds == y).float().mean()), M.VAL_F1: M.f1_macro(conf)}
 
 
-def build(config: dict[str, Any], data: TrialData, settings: TrainSettings, device: torch.device):
-    """Model, preprocessing, optimizer and schedule for one configuration."""
+def build(config: dict[str, Any], data: TrialData, settings: TrainSettings,
+          device: torch.device) -> tuple[nn.Module, Preprocess, torch.optim.Optimizer, Any]:
+    """Model, preprocessing (decided here, once: see `normalisation_for`), optimizer and schedule."""
     model = build_model(config, data.in_shape, data.num_classes, settings.weight_sources()).to(device)
     pre = normalisation_for(model, data.mean, data.std).module().to(device)
     params = model.param_groups(config) if hasattr(model, "param_groups") else model.parameters()
@@ -308,9 +309,11 @@ def one_epoch(t: Trial) -> EpochReport:
         step_schedule(t.sched, va[M.VAL_LOSS])
     improved = va[M.VAL_LOSS] < t.best_val_loss
     t.best_val_loss, t.bad_epochs = (va[M.VAL_LOSS], 0) if improved else (t.best_val_loss, t.bad_epochs + 1)
-    return EpochReport(t.epoch, speed, t.param_count, va[M.VAL_LOSS], va[M.VAL_ACC], va[M.VAL_F1],
-                       tr[M.TRAIN_LOSS], tr[M.TRAIN_ACC], lr, time.perf_counter() - t0, t.inference_ms,
-                       t.opts.micro_batch or int(t.config.get("batch_size", 128)), diverged, stop_reason(t, diverged))
+    return EpochReport(t.epoch, speed, t.param_count, val_loss=va[M.VAL_LOSS], val_acc=va[M.VAL_ACC],
+                       val_f1=va[M.VAL_F1], train_loss=tr[M.TRAIN_LOSS], train_acc=tr[M.TRAIN_ACC], lr=lr,
+                       epoch_seconds=time.perf_counter() - t0, inference_ms=t.inference_ms,
+                       micro_batch=t.opts.micro_batch or int(t.config.get("batch_size", 128)),
+                       diverged=diverged, stopped_by=stop_reason(t, diverged))
 
 
 def stop_reason(t: Trial, diverged: bool) -> StopReason | None:
