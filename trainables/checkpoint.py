@@ -26,7 +26,7 @@ class RngState:
     """Every random stream a trial draws from, so a resumed trial continues exactly."""
 
     generator: torch.Tensor              # the trial's own CPU generator (shuffling, augmentation)
-    torch: torch.Tensor                  # torch's global CPU generator (dropout on the CPU)
+    cpu: torch.Tensor                    # torch's global CPU generator (dropout on the CPU)
     cuda: list[torch.Tensor]             # torch's per-GPU generators (dropout on a GPU); [] when CUDA is unused
 
     @classmethod
@@ -38,7 +38,7 @@ class RngState:
     def restore(self, generator: torch.Generator) -> None:
         """Put every stream back; GPU streams only where this process has the GPUs they came from."""
         generator.set_state(self.generator)
-        torch.set_rng_state(self.torch)
+        torch.set_rng_state(self.cpu)
         visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
         for device, state in enumerate(self.cuda[:visible]):
             torch.cuda.set_rng_state(state, device)
@@ -64,7 +64,7 @@ class TrialState:
     def to_dict(self) -> dict[str, Any]:
         return {"config": dict(self.config), "epoch": self.epoch, "model": self.model, "optimizer": self.optimizer,
                 "schedule": self.schedule, "best_val_loss": self.best_val_loss, "bad_epochs": self.bad_epochs,
-                "rng": {"generator": self.rng.generator, "torch": self.rng.torch, "cuda": list(self.rng.cuda)},
+                "rng": {"generator": self.rng.generator, "torch": self.rng.cpu, "cuda": list(self.rng.cuda)},
                 "preprocess": self.preprocess.to_dict() if self.preprocess else None}
 
     @classmethod

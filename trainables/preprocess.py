@@ -44,6 +44,9 @@ def normalisation_for(model: nn.Module, data_mean: tuple[float, ...], data_std: 
 class Preprocess(nn.Module):
     """uint8 -> float in [0, 1] -> (augment when training) -> normalised."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
         super().__init__()
         self.stats = Normalisation(tuple(float(m) for m in mean), tuple(float(s) for s in std))

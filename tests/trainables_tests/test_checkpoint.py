@@ -44,8 +44,8 @@ def test_state_round_trips_with_gpu_random_states(tmp_path: Path) -> None:
            (state.config, state.epoch, state.best_val_loss, state.bad_epochs, state.preprocess)
     assert all(torch.equal(back.model[k], v) for k, v in state.model.items())
     assert back.schedule == state.schedule and back.optimizer["param_groups"] == state.optimizer["param_groups"]
-    for a, b in zip([back.rng.generator, back.rng.torch, *back.rng.cuda],
-                    [state.rng.generator, state.rng.torch, *state.rng.cuda]):
+    for a, b in zip([back.rng.generator, back.rng.cpu, *back.rng.cuda],
+                    [state.rng.generator, state.rng.cpu, *state.rng.cuda]):
         assert torch.equal(a, b)
 
 
@@ -59,7 +59,7 @@ def test_restore_puts_cpu_streams_back_and_handles_gpu_states_without_gpus(caplo
     visible = torch.cuda.device_count() if torch.cuda.is_available() else 0
     cuda = [torch.cuda.get_rng_state(i) for i in range(visible)] + [torch.cuda.get_rng_state(0) if visible
                                                                     else torch.zeros(16, dtype=torch.uint8)]
-    RngState(saved.generator, saved.torch, cuda).restore(gen)
+    RngState(saved.generator, saved.cpu, cuda).restore(gen)
     assert torch.equal(torch.rand(3, generator=gen), expected[0]) and torch.equal(torch.rand(3), expected[1])
     assert "GPU random states" in caplog.text
 
@@ -75,3 +75,11 @@ def test_resume_continues_exactly(device: str) -> None:
     assert [s.epoch for s in resumed] == [2]
     for k, v in straight[-1].model.items():
         assert torch.equal(resumed[0].model[k], v), k
+
+
+def test_checkpoint_written_before_preprocessing_was_stored_still_loads(tmp_path: Path) -> None:
+    old = _states("cpu", 1)[0].to_dict()
+    del old["preprocess"], old["rng"]["cuda"]  # the layout hpsearch wrote before
+    torch.save(old, tmp_path / "state.pt")
+    back = load_state(tmp_path)
+    assert back is not None and back.preprocess is None and back.rng.cuda == [] and back.epoch == 1
