@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from trainables.checkpoint import trained_model
 from trainables.data import DataError
-from trainables.models import build_model
+from trainables.preprocess import Normalisation
 
 FORMAT = "hpsearch-bundle/1"
 WEIGHTS, META, PREDICTIONS = "model.safetensors", "bundle.json", "test_predictions.csv"
@@ -35,18 +36,23 @@ class Bundle:
         return tuple(self.meta["preprocessing"]["in_shape"])  # type: ignore[return-value]
 
     @property
+    def preprocess(self) -> Normalisation:
+        """The normalisation the model was trained with, as stored in the bundle."""
+        return Normalisation.from_dict(self.meta["preprocessing"])
+
+    @property
     def mean(self) -> tuple[float, ...]:
-        return tuple(self.meta["preprocessing"]["mean"])
+        return self.preprocess.mean
 
     @property
     def std(self) -> tuple[float, ...]:
-        return tuple(self.meta["preprocessing"]["std"])
+        return self.preprocess.std
 
 
 def save_bundle(folder: str | Path, model: torch.nn.Module, config: dict[str, Any], class_names: list[str],
-                in_shape: tuple[int, int, int], mean: tuple[float, ...], std: tuple[float, ...],
-                metrics: dict[str, Any], source: dict[str, Any]) -> Path:
-    """Write the bundle folder; returns it."""
+                in_shape: tuple[int, int, int], preprocess: Normalisation, metrics: dict[str, Any],
+                source: dict[str, Any]) -> Path:
+    """Write the bundle folder; returns it. `preprocess` is what the model was trained with (its TrialState's)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(folder / WEIGHTS))
@@ -54,7 +60,7 @@ def save_bundle(folder: str | Path, model: torch.nn.Module, config: dict[str, An
         "format": FORMAT, "source": source, "config": config, "class_names": list(class_names),
         "preprocessing": {"in_shape": list(in_shape), "channels": "L" if in_shape[0] == 1 else "RGB",
                           "resize": [in_shape[1], in_shape[2]], "scale": "uint8 / 255",
-                          "mean": list(mean), "std": list(std)},
+                          **preprocess.to_dict()},
         "metrics": metrics,
     }
     (folder / META).write_text(json.dumps(meta, indent=2, default=_plain))
@@ -62,17 +68,16 @@ def save_bundle(folder: str | Path, model: torch.nn.Module, config: dict[str, An
 
 
 def load_bundle(folder: str | Path) -> Bundle:
-    """Rebuild the model from `bundle.json` and load its weights."""
+    """Rebuild the model from `bundle.json` and load its weights (never the backbone's pretrained ones)."""
     folder = Path(folder)
     if not (folder / META).is_file() or not (folder / WEIGHTS).is_file():
         raise DataError(f"{folder}: not a model bundle (needs {META} and {WEIGHTS}; make one with `hpsearch final`)")
     meta = json.loads((folder / META).read_text())
     if meta.get("format") != FORMAT:
         raise DataError(f"{folder / META}: format {meta.get('format')!r} is not {FORMAT!r}")
-    pre = meta["preprocessing"]
-    model = build_model(meta["config"], tuple(pre["in_shape"]), len(meta["class_names"]))
-    model.load_state_dict(load_file(str(folder / WEIGHTS)))
-    return Bundle(model.eval(), meta)
+    c, h, w = meta["preprocessing"]["in_shape"]
+    model = trained_model(meta["config"], (c, h, w), len(meta["class_names"]), load_file(str(folder / WEIGHTS)))
+    return Bundle(model, meta)
 
 
 def _plain(v: Any) -> Any:

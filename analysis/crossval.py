@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 
 from .errors import ExperimentError as LaunchError
-from trainables import metrics as M
 
 from .experiment_data import load_experiment_data
 from .final import ranked_trials, train_fixed, trial_config
@@ -48,10 +47,10 @@ def cross_validate(results_dir: str | Path, folds: int = 5, top: int = 3, by: st
         accs, f1s = [], []
         for f, held in enumerate(parts):
             keep = np.setdiff1d(np.arange(len(y)), held)
-            _, _, _, reports = train_fixed(config, x[keep], y[keep], x[held], y[held], base, epochs,
-                                           f"trial {tid} fold {f + 1}/{folds}", say)
-            accs.append(reports[-1][M.VAL_ACC])
-            f1s.append(reports[-1][M.VAL_F1])
+            fit = train_fixed(config, x[keep], y[keep], x[held], y[held], base, epochs,
+                              f"trial {tid} fold {f + 1}/{folds}", say)
+            accs.append(fit.reports[-1].val_acc)
+            f1s.append(fit.reports[-1].val_f1)
         rows.append({"trial_id": tid, "epochs": epochs, "folds": folds,
                      "acc_mean": float(np.mean(accs)), "acc_std": float(np.std(accs, ddof=1)),
                      "f1_macro_mean": float(np.mean(f1s)), "f1_macro_std": float(np.std(f1s, ddof=1)),

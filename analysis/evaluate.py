@@ -10,9 +10,10 @@ import numpy as np
 import torch
 
 from .errors import ExperimentError as LaunchError
-from trainables.checkpoint import load_state
-from trainables.loop import Preprocess, predict_logits
-from trainables.models import build_model
+from trainables.checkpoint import TrialState, load_state, trained_model
+from trainables.data import TrialData
+from trainables.loop import predict_logits
+from trainables.preprocess import Normalisation, normalisation_for
 
 from .classification import ClassificationMetrics, classification_metrics
 from .load import Experiment
@@ -41,7 +42,7 @@ def checkpoints(trial_dir: str | Path) -> dict[int, Path]:
     for d in sorted(Path(trial_dir).glob("checkpoint_*")):
         state = load_state(d)
         if state is not None:
-            out[int(state["epoch"])] = d
+            out[state.epoch] = d
     return out
 
 
@@ -61,32 +62,32 @@ def best_checkpoint(exp: Experiment, trial_id: str) -> Path:
     return kept[max(sorted(kept), key=score)]  # ties: the earliest epoch (max keeps the first)
 
 
-def load_model(state: dict[str, Any], in_shape: tuple[int, int, int], num_classes: int) -> torch.nn.Module:
-    model = build_model(state["config"], in_shape, num_classes)
-    model.load_state_dict(state["model"])
-    return model.eval()
+def trial_model(state: TrialState, data: TrialData) -> tuple[torch.nn.Module, Normalisation]:
+    """The checkpoint's model (never needing pretrained weights) and the preprocessing it was trained with."""
+    model = trained_model(state.config, data.in_shape, data.num_classes, state.model)
+    # checkpoints written before preprocessing was stored: decided as the trial decided it
+    return model, state.preprocess or normalisation_for(model, data.mean, data.std)
 
 
-def predict_probs(model: torch.nn.Module, mean: tuple[float, ...], std: tuple[float, ...],
-                  x: np.ndarray) -> np.ndarray:
-    """Softmax probabilities for uint8 images [N, C, H, W], on CPU."""
-    pre = Preprocess(mean, std)
-    logits = predict_logits(model, pre, torch.from_numpy(np.ascontiguousarray(x)))
+def predict_probs(model: torch.nn.Module, preprocess: Normalisation, x: np.ndarray) -> np.ndarray:
+    """Softmax probabilities for uint8 images [N, C, H, W], on CPU, preprocessed as the model was trained."""
+    logits = predict_logits(model, preprocess.module(), torch.from_numpy(np.ascontiguousarray(x)))
     return torch.softmax(logits, 1).numpy()
 
 
-def evaluate_model(model: torch.nn.Module, mean: tuple[float, ...], std: tuple[float, ...], x_test: np.ndarray,
-                   y_test: np.ndarray, class_names: list[str], trial_id: str, epoch: int,
-                   config: dict[str, Any]) -> TestEvaluation:
-    probs = predict_probs(model, mean, std, x_test)
-    return TestEvaluation(trial_id, epoch, dict(config), list(class_names), np.asarray(y_test), probs,
-                          classification_metrics(y_test, probs, class_names))
+def evaluate_model(model: torch.nn.Module, preprocess: Normalisation, x: np.ndarray, y: np.ndarray,
+                   class_names: list[str], trial_id: str, epoch: int, config: dict[str, Any]) -> TestEvaluation:
+    probs = predict_probs(model, preprocess, x)
+    return TestEvaluation(trial_id, epoch, dict(config), list(class_names), np.asarray(y), probs,
+                          classification_metrics(y, probs, class_names))
 
 
 def evaluate_trial(exp: Experiment, trial_id: str, data: Any) -> TestEvaluation:
     """Evaluate `trial_id`'s best checkpoint on `data` (an `ExperimentData`) held-out test set."""
     state = load_state(best_checkpoint(exp, trial_id))
+    if state is None:
+        raise LaunchError(f"trial {trial_id} of {exp.path}: its best checkpoint became unreadable")
     d = data.data
-    model = load_model(state, d.in_shape, d.num_classes)
-    return evaluate_model(model, d.mean, d.std, data.x_test, data.y_test, d.class_names, trial_id,
-                          int(state["epoch"]), state["config"])
+    model, preprocess = trial_model(state, d)
+    return evaluate_model(model, preprocess, data.x_test, data.y_test, d.class_names, trial_id, state.epoch,
+                          state.config)

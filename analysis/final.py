@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,11 @@ import pandas as pd
 import torch
 
 from .errors import ExperimentError as LaunchError
+from trainables.checkpoint import TrialState, trained_model
 from trainables.data import TrialData
 from trainables.loop import run
-from trainables.models import build_model
+from trainables.metrics import EpochReport
+from trainables.preprocess import Normalisation
 
 from .bundle import PREDICTIONS, save_bundle
 from .evaluate import TestEvaluation, evaluate_model
@@ -37,10 +39,6 @@ class FinalModel:
     epochs: int
     config: dict[str, Any]
     evaluation: TestEvaluation
-
-
-class _Enough(Exception):
-    """Raised from the report callback once the wanted epoch count is trained."""
 
 
 def ranked_trials(exp: Experiment, by: str = "best") -> pd.DataFrame:
@@ -65,10 +63,18 @@ def normalisation(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(float(m) / 255 for m in flat.mean(1)), tuple(max(float(s) / 255, 1e-3) for s in flat.std(1))
 
 
+@dataclass
+class Retrained:
+    """A model retrained for a fixed number of epochs, with the preprocessing its trial decided."""
+
+    model: torch.nn.Module
+    preprocess: Normalisation
+    reports: list[EpochReport]
+
+
 def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray, watch_x: np.ndarray,
-                watch_y: np.ndarray, base: ExperimentData, epochs: int, label: str,
-                say: Progress) -> tuple[torch.nn.Module, tuple[float, ...], tuple[float, ...], list[dict[str, Any]]]:
-    """Train `config` for exactly `epochs` epochs (schedule horizon as in the search); returns model, mean, std, reports.
+                watch_y: np.ndarray, base: ExperimentData, epochs: int, label: str, say: Progress) -> Retrained:
+    """Train `config` for exactly `epochs` epochs (schedule horizon as in the search).
 
     `watch_x/y` is what `run` reports validation metrics on; it never influences training here
     (the trial's own early stopping is switched off, the epoch count is fixed).
@@ -78,25 +84,20 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     data = TrialData(np.ascontiguousarray(train_x), train_y, np.ascontiguousarray(watch_x), watch_y,
                      d.class_names, mean, std, d.name)
     config = {**config, **({"patience": 0} if "patience" in config else {})}
-    reports: list[dict[str, Any]] = []
-    last: dict[str, Any] = {}
+    # not a search trial: the search's first-epoch time limit (budget.max_epoch_seconds) does not apply
+    settings = replace(base.settings, max_epoch_seconds=None)
+    reports: list[EpochReport] = []
     t0 = time.perf_counter()
 
-    def report(metrics: dict[str, Any], state: dict[str, Any]) -> None:
-        reports.append(metrics)
-        last["state"] = state
-        say(f"{label}: epoch {metrics['epoch']}/{epochs} train_loss {metrics['train_loss']:.4f} "
-            f"train_acc {metrics['train_acc']:.4f} ({time.perf_counter() - t0:.0f}s)")
-        if metrics["epoch"] >= epochs:
-            raise _Enough
+    def report(r: EpochReport, _state: TrialState | None) -> None:
+        reports.append(r)
+        say(f"{label}: epoch {r.epoch}/{epochs} train_loss {r.train_loss:.4f} train_acc {r.train_acc:.4f} "
+            f"({time.perf_counter() - t0:.0f}s)")
 
-    try:
-        run(config, data, base.settings, report)
-    except _Enough:
-        pass
-    model = build_model(config, d.in_shape, d.num_classes)
-    model.load_state_dict(last["state"]["model"])
-    return model.eval(), mean, std, reports
+    state = run(config, data, settings, report, epochs=epochs)
+    if state is None or state.preprocess is None:  # cannot happen without a time limit; say so if it does
+        raise LaunchError(f"{label}: training ended before its first epoch; nothing to export")
+    return Retrained(trained_model(config, d.in_shape, d.num_classes, state.model), state.preprocess, reports)
 
 
 def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
@@ -126,15 +127,15 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     y = np.concatenate([d.y_train, d.y_val])
     say(f"retraining trial {trial_id} ({config.get('family', '?')}) on {len(y)} train+validation images "
         f"for {epochs} epochs")
-    model, mean, std, _ = train_fixed(config, x, y, d.x_val[:256], d.y_val[:256], base, epochs, "retrain", say)
+    fit = train_fixed(config, x, y, d.x_val[:256], d.y_val[:256], base, epochs, "retrain", say)
     say(f"evaluating on {len(base.y_test)} test images")
-    ev = evaluate_model(model, mean, std, base.x_test, base.y_test, d.class_names, trial_id, epochs, config)
+    ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config)
     folder = Path(out) if out else exp.path / "final"
     metrics = {**ev.metrics.summary(), "per_class": ev.metrics.per_class.reset_index().to_dict("records"),
                "confusion": ev.metrics.confusion.tolist(), "test_images": int(len(ev.y_true))}
     source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs,
               "trained_on": f"train+validation ({len(y)} images)", f"search_{exp.metric}": float(row[exp.metric])}
-    save_bundle(folder, model, config, d.class_names, d.in_shape, mean, std, metrics, source)
+    save_bundle(folder, fit.model, config, d.class_names, d.in_shape, fit.preprocess, metrics, source)
     pd.DataFrame({"index": np.arange(len(ev.y_true)), "true": ev.y_true, "predicted": ev.y_pred,
                   "probability": ev.probs.max(1)}).to_csv(folder / PREDICTIONS, index=False)
     say(f"bundle written to {folder}")

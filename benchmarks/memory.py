@@ -39,7 +39,7 @@ def own_copy_trial(config: dict[str, Any], data_dir: str, images: int | None, se
     from ray import tune
 
     data = make_trial_data(load_dataset("fashion_mnist", data_dir, {"download": False}), 0.1, 0, images)
-    run(config, data, settings, lambda metrics, state: tune.report(metrics))
+    run(config, data, settings, lambda report, state: tune.report(report.metrics()))
 
 
 def run_own_copy(config: dict[str, Any], data_dir: str, images: int | None, epochs: int, storage: Path) -> None:

@@ -62,7 +62,7 @@ def bare_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings)
     """What a person writes with Ray Tune alone: train, report metrics."""
     from ray import tune
 
-    run(config, data, settings, lambda metrics, state: tune.report(metrics))
+    run(config, data, settings, lambda report, state: tune.report(report.metrics()))
 
 
 def bare_ray(config: dict[str, Any], data: TrialData, settings: TrainSettings, n: int, concurrency: int,
@@ -126,7 +126,7 @@ def component_seconds(config: dict[str, Any], data: TrialData, n: int = 12) -> d
     import torch
 
     from search.searcher import study_storage
-    from trainables.checkpoint import save_state
+    from trainables.checkpoint import RngState, TrialState, save_state
     from trainables.loop import build
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -140,8 +140,8 @@ def component_seconds(config: dict[str, Any], data: TrialData, n: int = 12) -> d
         model, _, opt, sched = build(config, data, TrainSettings(max_epochs=1), torch.device("cpu"))
         model(torch.zeros(2, *data.in_shape)).sum().backward()
         opt.step()  # the optimizer state exists only after a step
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
-                 "epoch": 1, "config": config}
+        state = TrialState(config, 1, model.state_dict(), opt.state_dict(), sched.state_dict(), 0.0, 0,
+                           RngState.capture(torch.Generator()), None)
         t0 = time.perf_counter()
         for i in range(n):
             (Path(folder) / f"ckpt{i}").mkdir()

@@ -29,10 +29,10 @@ import numpy as np
 import torch
 
 from spaces import Constant, resolve_space
-from trainables.checkpoint import load_state
+from trainables.checkpoint import load_state, trained_model
 from trainables.data import TrialData, load_dataset, make_trial_data
-from trainables.loop import Preprocess, TrainSettings, predict_logits
-from trainables.models import build_model
+from trainables.loop import TrainSettings, predict_logits
+from trainables.preprocess import normalisation_for
 
 from ._ofat import FACTORS, stage_configs
 from ._report import arg_parser, markdown_table, median_spread, write_results
@@ -166,11 +166,11 @@ def test_accuracy(results: list, x_test: np.ndarray, y_test: np.ndarray, data: T
         return {"val_acc": math.nan, "test_acc": math.nan, "config": None}
     with best[0].as_directory() as folder:
         state = load_state(folder)
-    model = build_model(state["config"], data.in_shape, data.num_classes)
-    model.load_state_dict(state["model"])
-    logits = predict_logits(model, Preprocess(data.mean, data.std), torch.from_numpy(x_test))
+    model = trained_model(state.config, data.in_shape, data.num_classes, state.model)
+    pre = state.preprocess or normalisation_for(model, data.mean, data.std)  # the trial's own preprocessing
+    logits = predict_logits(model, pre.module(), torch.from_numpy(x_test))
     acc = float((logits.argmax(1).numpy() == y_test).mean())
-    return {"val_acc": best[1], "test_acc": acc, "epoch": state["epoch"], "config": state["config"]}
+    return {"val_acc": best[1], "test_acc": acc, "epoch": state.epoch, "config": state.config}
 
 
 COLOURS = {"hpsearch": "tab:blue", "random": "tab:orange", "ofat": "tab:green"}

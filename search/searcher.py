@@ -25,7 +25,7 @@ from ._optuna_compat import live_trial, storage_id
 from .config import ExperimentConfig
 
 SEED_KEY = "seed"
-STUDY_FILE = "optuna.db"
+from analysis.layout import STUDY_FILE  # noqa: E402
 log = logging.getLogger("hpsearch")
 
 

@@ -1,5 +1,9 @@
 """The training loop, free of Ray: `run(config, data, settings, report)` trains one configuration.
 
+    trial = setup(...)                  model, optimizer, schedule, data on the device, restored state
+    while epochs remain:
+        report(one_epoch(trial), trial.state())   train, evaluate, decide whether to stop
+
 Batches are sliced from uint8 tensors held on the device; augmentation is batched on tensors.
 """
 from __future__ import annotations
@@ -15,18 +19,22 @@ import torch
 from torch import nn
 
 from . import metrics as M
-from .augment import augment, augmentation_strengths
+from .augment import augmentation_strengths
+from .checkpoint import RngState, TrialState
 from .cost import inference_ms
 from .data import TrialData
 from .device_speed import StepOptions, autocast, prepare_device, to_memory_format, use_bf16, use_channels_last
 from .losses import compute_loss
+from .metrics import EpochReport, StopReason
 from .memory_fit import choose_micro_batch, cuda_step_peak, dataset_fits, gpu_budget_bytes
 from .models import WeightSources, build_model, count_parameters
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer
+from .preprocess import Normalisation, Preprocess, normalisation_for
 from .schedules import make_schedule, step_schedule
 
-Report = Callable[[dict[str, Any], "dict[str, Any] | None"], None]  # (metrics, checkpoint state or None) -> None
+# (this epoch's report, the state to checkpoint; None when nothing is worth keeping) -> None
+Report = Callable[[EpochReport, "TrialState | None"], None]
 
 
 @dataclass
@@ -64,22 +72,6 @@ def to_device_uint8(x: np.ndarray, device: torch.device) -> torch.Tensor:
         return torch.from_numpy(x).to(device)
 
 
-class Preprocess(nn.Module):
-    """uint8 -> float in [0, 1] -> (augment when training) -> normalised."""
-
-    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
-
-    def forward(self, x: torch.Tensor, strengths: dict[str, float] | None = None,
-                generator: torch.Generator | None = None) -> torch.Tensor:
-        x = x.to(self.mean.device, non_blocking=True).float().div_(255)  # no-op when already there
-        if strengths and generator is not None:
-            x = augment(x, strengths, generator)
-        return (x - self.mean) / self.std
-
-
 def class_weight_tensor(y: np.ndarray, num_classes: int) -> torch.Tensor:
     counts = np.bincount(y, minlength=num_classes).astype(np.float64)
     w = counts.sum() / np.maximum(counts, 1) / num_classes
@@ -96,57 +88,69 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
     return sum(p.abs().sum() for p in model.parameters() if p.dim() > 1 and p.requires_grad)  # type: ignore[return-value]
 
 
+def draw_order(n: int, gen: torch.Generator, sample_weights: torch.Tensor | None) -> torch.Tensor:
+    """This epoch's image indices: a shuffle of all n, or n draws by `sample_weights` (with replacement)."""
+    if sample_weights is None:
+        return torch.randperm(n, generator=gen)
+    return torch.multinomial(sample_weights, n, replacement=True, generator=gen)
+
+
+def train_step(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               idx: torch.Tensor, config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None,
+               opts: StepOptions) -> tuple[float, int] | None:
+    """One optimizer step on the batch `idx`: (mean loss, correct predictions), or None if the loss is not finite.
+
+    With `opts.micro_batch`, the batch is split into chunks whose gradients are accumulated before the
+    one optimizer step, so the effective batch is unchanged (batch norm sees the chunks' statistics).
+    """
+    l1, strengths = float(config.get("l1", 0.0)), augmentation_strengths(config)
+    micro = opts.micro_batch
+    chunks = idx.tensor_split(math.ceil(len(idx) / micro)) if micro and micro < len(idx) else (idx,)
+    opt.zero_grad(set_to_none=True)
+    batch_loss, correct = 0.0, 0
+    for part in chunks:
+        # y lives where the model computes; x may stay on the CPU when it does not fit the GPU
+        xb, yb = to_memory_format(pre(x[part], strengths, gen), opts.channels_last), y[part.to(y.device)]
+        with autocast(x.device, opts.bf16):
+            logits = model(xb)
+        loss = compute_loss(logits.float(), yb, config, class_weights)
+        if l1 > 0:
+            loss = loss + l1 * l1_penalty(model)
+        if not torch.isfinite(loss):
+            return None
+        share = len(part) / len(idx)
+        (loss * share if len(chunks) > 1 else loss).backward()
+        batch_loss += float(loss.detach()) * share
+        correct += int((logits.detach().argmax(1) == yb).sum())
+    opt.step()
+    return batch_loss, correct
+
+
 def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                     config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None,
                     sample_weights: torch.Tensor | None = None, opts: StepOptions = StepOptions(),
                     time_limit: float | None = None) -> dict[str, float]:
     """One pass over shuffled (x, y), or len(y) draws by `sample_weights`. Stops at the first non-finite loss.
 
-    With `opts.micro_batch`, each batch is split into chunks whose gradients are accumulated before the
-    one optimizer step, so the effective batch is unchanged (batch norm sees the chunks' statistics).
     With `time_limit` (seconds), the pass stops as soon as its projected length exceeds the limit, and
     the result holds that projection under PROJECTED_EPOCH_SECONDS.
     """
     model.train()
     bs = int(config.get("batch_size", 128))
-    l1 = float(config.get("l1", 0.0))
-    strengths = augmentation_strengths(config)
-    if sample_weights is None:
-        perm = torch.randperm(len(y), generator=gen).to(x.device)
-    else:
-        perm = torch.multinomial(sample_weights, len(y), replacement=True, generator=gen).to(x.device)
-    # y lives where the model computes; x may stay on the CPU when it does not fit the GPU
+    order = draw_order(len(y), gen, sample_weights).to(x.device)
     total_loss, correct, seen, diverged, too_slow = 0.0, 0, 0, False, 0.0
     t0 = time.perf_counter()
-    for i in range(0, len(perm), bs):
-        idx = perm[i:i + bs]
+    for i in range(0, len(order), bs):
+        idx = order[i:i + bs]
         if len(idx) < 2:  # batch norm cannot train on a single sample
             continue
-        micro = opts.micro_batch
-        chunks = idx.tensor_split(math.ceil(len(idx) / micro)) if micro and micro < len(idx) else (idx,)
-        opt.zero_grad(set_to_none=True)
-        batch_loss = 0.0
-        for part in chunks:
-            xb, yb = to_memory_format(pre(x[part], strengths, gen), opts.channels_last), y[part.to(y.device)]
-            with autocast(x.device, opts.bf16):
-                logits = model(xb)
-            loss = compute_loss(logits.float(), yb, config, class_weights)
-            if l1 > 0:
-                loss = loss + l1 * l1_penalty(model)
-            if not torch.isfinite(loss):
-                diverged = True
-                break
-            share = len(part) / len(idx)
-            (loss * share if len(chunks) > 1 else loss).backward()
-            batch_loss += float(loss.detach()) * share
-            correct += int((logits.detach().argmax(1) == yb).sum())
-        if diverged:
+        step = train_step(model, pre, opt, x, y, idx, config, gen, class_weights, opts)
+        if step is None:
+            diverged = True
             break
-        opt.step()
-        total_loss += batch_loss * len(idx)
-        seen += len(idx)
+        total_loss, correct, seen = total_loss + step[0] * len(idx), correct + step[1], seen + len(idx)
         if time_limit is not None:
-            projected = projected_seconds(time.perf_counter() - t0, seen, len(perm))
+            projected = projected_seconds(time.perf_counter() - t0, seen, len(order))
             if projected > time_limit:
                 too_slow = projected
                 break
@@ -183,27 +187,81 @@ def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor
     return {M.VAL_LOSS: loss, M.VAL_ACC: float((preds == y).float().mean()), M.VAL_F1: M.f1_macro(conf)}
 
 
-def build(config: dict[str, Any], data: TrialData, settings: TrainSettings, device: torch.device):
-    """Model, preprocessing, optimizer and schedule for one configuration."""
+def build(config: dict[str, Any], data: TrialData, settings: TrainSettings,
+          device: torch.device) -> tuple[nn.Module, Preprocess, torch.optim.Optimizer, Any]:
+    """Model, preprocessing (decided here, once: see `normalisation_for`), optimizer and schedule."""
     model = build_model(config, data.in_shape, data.num_classes, settings.weight_sources()).to(device)
-    # a pretrained backbone brings its own normalisation (data_mean/data_std); others use the dataset's
-    pre = Preprocess(getattr(model, "data_mean", data.mean), getattr(model, "data_std", data.std)).to(device)
+    pre = normalisation_for(model, data.mean, data.std).module().to(device)
     params = model.param_groups(config) if hasattr(model, "param_groups") else model.parameters()
     opt = make_optimizer(params, config)
     sched = make_schedule(opt, config, settings.max_epochs)
     return model, pre, opt, sched
 
 
-def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report: Report,
-        start: dict[str, Any] | None = None) -> None:
-    """Train `config` on `data`, calling `report(metrics, state)` after every epoch.
+@dataclass
+class DeviceData:
+    """A trial's images (uint8) and labels where it computes, and how it weighs and draws them."""
 
-    `start` is a state dict previously passed to `report` (a checkpoint); training continues
-    at the epoch after it, with model, optimizer, schedule and RNG exactly as they were.
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    class_weights: torch.Tensor | None   # loss weight per class (TrainSettings.class_weights)
+    draws: torch.Tensor | None           # draw weight per image (TrainSettings.sampling == "balanced")
 
-    Example:
-        >>> run({"family": "lenet5"}, data, TrainSettings(max_epochs=1), print)  # doctest: +SKIP
-    """
+
+def to_device(data: TrialData, settings: TrainSettings, device: torch.device) -> DeviceData:
+    # images resident on the GPU when they fit the trial's share, else sliced on the CPU and sent per batch
+    on_gpu = dataset_fits(device, data.x_train.nbytes + data.x_val.nbytes, settings.gpu_fraction)
+    images = device if on_gpu else torch.device("cpu")
+    weights = class_weight_tensor(data.y_train, data.num_classes).to(device) if settings.class_weights else None
+    draws = balanced_sample_weights(data.y_train, data.num_classes) if settings.sampling == "balanced" else None
+    return DeviceData(to_device_uint8(data.x_train, images), torch.from_numpy(np.asarray(data.y_train)).to(device),
+                      to_device_uint8(data.x_val, images), torch.from_numpy(np.asarray(data.y_val)).to(device),
+                      weights, draws)
+
+
+@dataclass
+class Trial:
+    """One configuration being trained: what `setup` builds, and where training stands."""
+
+    config: dict[str, Any]
+    settings: TrainSettings
+    num_classes: int
+    model: nn.Module
+    pre: Preprocess
+    opt: torch.optim.Optimizer
+    sched: Any
+    gen: torch.Generator                 # the trial's own stream: shuffling and augmentation
+    data: DeviceData
+    opts: StepOptions
+    param_count: int
+    inference_ms: float
+    epoch: int = 0                       # epochs trained so far
+    best_val_loss: float = math.inf
+    bad_epochs: int = 0                  # epochs since val_loss last improved
+
+    @property
+    def preprocess(self) -> Normalisation:
+        return self.pre.stats
+
+    def state(self) -> TrialState:
+        """The checkpoint of this trial as it stands."""
+        return TrialState(dict(self.config), self.epoch, self.model.state_dict(), self.opt.state_dict(),
+                          self.sched.state_dict(), self.best_val_loss, self.bad_epochs, RngState.capture(self.gen),
+                          self.preprocess)
+
+    def restore(self, start: TrialState) -> None:
+        """Continue from `start`: model, optimizer, schedule, random streams and progress exactly as they were."""
+        self.model.load_state_dict(start.model)
+        self.opt.load_state_dict(start.optimizer)
+        self.sched.load_state_dict(start.schedule)
+        start.rng.restore(self.gen)
+        self.epoch, self.best_val_loss, self.bad_epochs = start.epoch, start.best_val_loss, start.bad_epochs
+
+
+def setup(config: dict[str, Any], data: TrialData, settings: TrainSettings, start: TrialState | None = None) -> Trial:
+    """Build everything a trial trains with, seeded; restored from `start` when given."""
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     device = pick_device(settings.device)
@@ -215,68 +273,78 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
     if channels_last:
         model.to(memory_format=torch.channels_last)  # in place: the optimizer keeps the same parameters
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    epoch, best, bad_epochs = 0, math.inf, 0
-    if start is not None:
-        model.load_state_dict(start["model"])
-        opt.load_state_dict(start["optimizer"])
-        sched.load_state_dict(start["schedule"])
-        gen.set_state(start["rng"]["generator"])
-        torch.set_rng_state(start["rng"]["torch"])
-        epoch, best, bad_epochs = start["epoch"], start["best_val_loss"], start["bad_epochs"]
-
-    # images resident on the GPU when they fit the trial's share, else sliced on the CPU and sent per batch
-    on_gpu = dataset_fits(device, data.x_train.nbytes + data.x_val.nbytes, settings.gpu_fraction)
-    data_device = device if on_gpu else torch.device("cpu")
-    x_tr, y_tr = to_device_uint8(data.x_train, data_device), torch.from_numpy(np.asarray(data.y_train)).to(device)
-    x_va, y_va = to_device_uint8(data.x_val, data_device), torch.from_numpy(np.asarray(data.y_val)).to(device)
-    weights = class_weight_tensor(data.y_train, data.num_classes).to(device) if settings.class_weights else None
-    draws = balanced_sample_weights(data.y_train, data.num_classes) if settings.sampling == "balanced" else None
+    on_device = to_device(data, settings, device)
     micro = settings.micro_batch
     if micro is None and device.type == "cuda" and settings.memory_fit:
-        peak = cuda_step_peak(model, pre, x_tr, y_tr, config, StepOptions(bf16, channels_last))
+        peak = cuda_step_peak(model, pre, on_device.x_train, on_device.y_train, config, StepOptions(bf16, channels_last))
         micro = choose_micro_batch(int(config.get("batch_size", 128)), peak,
                                    gpu_budget_bytes(device, settings.gpu_fraction))
-    opts = StepOptions(bf16, channels_last, micro)
-    n_params = count_parameters(model)
-    cost_ms = inference_ms(model, pre, x_va)
-    patience = int(config.get("patience", 0))
+    trial = Trial(config, settings, data.num_classes, model, pre, opt, sched, gen, on_device,
+                  StepOptions(bf16, channels_last, micro), count_parameters(model),
+                  inference_ms(model, pre, on_device.x_val))
+    if start is not None:  # last: the memory profile above draws random numbers (dropout) of its own
+        trial.restore(start)
+    return trial
 
-    while epoch < settings.max_epochs:
-        epoch += 1
-        if hasattr(model, "begin_epoch"):  # e.g. a backbone frozen for its first warm-up epochs
-            model.begin_epoch(epoch)
-        t0 = time.perf_counter()
-        # only a fresh trial's first epoch is timed: later ones may slow down with the machine's load
-        limit = settings.max_epoch_seconds if epoch == 1 else None
-        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights, draws, opts, limit)
-        train_seconds = time.perf_counter() - t0
-        if M.PROJECTED_EPOCH_SECONDS in tr:
-            # too expensive for this search's budget: say so (no checkpoint; nothing worth keeping) and end
-            report({M.EPOCH: 0, M.VAL_LOSS: math.nan, M.VAL_ACC: math.nan, M.VAL_F1: math.nan,
-                    M.STOPPED_BY: M.TOO_SLOW, M.PROJECTED_EPOCH_SECONDS: tr[M.PROJECTED_EPOCH_SECONDS],
-                    M.SAMPLES_PER_SECOND: tr["seen"] / max(train_seconds, 1e-9), M.PARAM_COUNT: n_params}, None)
-            return
-        va = evaluate(model, pre, x_va, y_va, config, data.num_classes, settings.eval_batch_size)
-        lr = opt.param_groups[0]["lr"]
-        if not tr[M.DIVERGED] and math.isfinite(va[M.VAL_LOSS]):
-            step_schedule(sched, va[M.VAL_LOSS])
-        improved = va[M.VAL_LOSS] < best
-        best, bad_epochs = (va[M.VAL_LOSS], 0) if improved else (best, bad_epochs + 1)
-        result = {
-            M.EPOCH: epoch, M.TRAIN_LOSS: tr[M.TRAIN_LOSS], M.TRAIN_ACC: tr[M.TRAIN_ACC], **va, M.LR: lr,
-            M.EPOCH_SECONDS: time.perf_counter() - t0,
-            M.SAMPLES_PER_SECOND: tr["seen"] / max(train_seconds, 1e-9),
-            M.PARAM_COUNT: n_params, M.INFERENCE_MS: cost_ms, M.MICRO_BATCH: micro or int(config.get("batch_size", 128)),
-            M.DIVERGED: tr[M.DIVERGED] or int(not math.isfinite(va[M.VAL_LOSS])),
-        }
-        stop = bool(result[M.DIVERGED])
-        if patience and bad_epochs >= patience and epoch < settings.max_epochs:
-            result[M.STOPPED_BY], stop = "patience", True
-        state = {
-            "model": model.state_dict(), "optimizer": opt.state_dict(), "schedule": sched.state_dict(),
-            "epoch": epoch, "best_val_loss": best, "bad_epochs": bad_epochs, "config": dict(config),
-            "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state()},
-        }
-        report(result, state)
-        if stop:
-            return
+
+def one_epoch(t: Trial) -> EpochReport:
+    """Train `t` for one more epoch, evaluate it, and decide whether it should stop."""
+    t.epoch += 1
+    if hasattr(t.model, "begin_epoch"):  # e.g. a backbone frozen for its first warm-up epochs
+        t.model.begin_epoch(t.epoch)
+    t0 = time.perf_counter()
+    # only a fresh trial's first epoch is timed: later ones may slow down with the machine's load
+    limit = t.settings.max_epoch_seconds if t.epoch == 1 else None
+    d = t.data
+    tr = train_one_epoch(t.model, t.pre, t.opt, d.x_train, d.y_train, t.config, t.gen, d.class_weights, d.draws,
+                         t.opts, limit)
+    speed = tr["seen"] / max(time.perf_counter() - t0, 1e-9)
+    if M.PROJECTED_EPOCH_SECONDS in tr:  # too expensive for this search's budget: no epoch's results
+        return EpochReport(0, speed, t.param_count, stopped_by=StopReason.TOO_SLOW,
+                           projected_epoch_seconds=tr[M.PROJECTED_EPOCH_SECONDS])
+    va = evaluate(t.model, t.pre, d.x_val, d.y_val, t.config, t.num_classes, t.settings.eval_batch_size)
+    lr = t.opt.param_groups[0]["lr"]  # the rate this epoch trained at, before the schedule steps
+    diverged = bool(tr[M.DIVERGED]) or not math.isfinite(va[M.VAL_LOSS])
+    if not diverged:
+        step_schedule(t.sched, va[M.VAL_LOSS])
+    improved = va[M.VAL_LOSS] < t.best_val_loss
+    t.best_val_loss, t.bad_epochs = (va[M.VAL_LOSS], 0) if improved else (t.best_val_loss, t.bad_epochs + 1)
+    return EpochReport(t.epoch, speed, t.param_count, val_loss=va[M.VAL_LOSS], val_acc=va[M.VAL_ACC],
+                       val_f1=va[M.VAL_F1], train_loss=tr[M.TRAIN_LOSS], train_acc=tr[M.TRAIN_ACC], lr=lr,
+                       epoch_seconds=time.perf_counter() - t0, inference_ms=t.inference_ms,
+                       micro_batch=t.opts.micro_batch or int(t.config.get("batch_size", 128)),
+                       diverged=diverged, stopped_by=stop_reason(t, diverged))
+
+
+def stop_reason(t: Trial, diverged: bool) -> StopReason | None:
+    """Why `t` ends itself after the epoch it just trained, if it does."""
+    if diverged:
+        return StopReason.DIVERGED
+    patience = int(t.config.get("patience", 0))
+    if patience and t.bad_epochs >= patience and t.epoch < t.settings.max_epochs:
+        return StopReason.PATIENCE
+    return None
+
+
+def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report: Report,
+        start: TrialState | None = None, epochs: int | None = None) -> TrialState | None:
+    """Train `config` on `data`, calling `report(epoch_report, state)` after every epoch; returns the last state.
+
+    `start` is a state previously passed to `report` (a checkpoint): training continues at the epoch
+    after it, with model, optimizer, schedule and random streams exactly as they were. `epochs` stops
+    after that many epochs in all (the schedule still spans `settings.max_epochs`, as in the search).
+    The state is None for a trial stopped before its first epoch ended (too slow): nothing worth keeping.
+
+    Example:
+        >>> run({"family": "lenet5"}, data, TrainSettings(max_epochs=1), print)  # doctest: +SKIP
+    """
+    trial = setup(config, data, settings, start)
+    last = start
+    until = settings.max_epochs if epochs is None else min(epochs, settings.max_epochs)
+    while trial.epoch < until:
+        result = one_epoch(trial)
+        last = None if result.stopped_by is StopReason.TOO_SLOW else trial.state()
+        report(result, last)
+        if result.stopped_by is not None:
+            break
+    return last

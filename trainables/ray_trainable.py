@@ -11,10 +11,11 @@ import tempfile
 import traceback
 from typing import Any
 
-from .checkpoint import load_state, save_state
+from .checkpoint import TrialState, load_state, save_state
 from .data import TrialData
 from .loop import TrainSettings, run
 from .schema import ERROR_KEY, NODE_ID
+from .metrics import EpochReport
 
 ERROR_FILE = "hpsearch_error.txt"
 
@@ -25,34 +26,48 @@ def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings
     from ray import tune
 
     node = ray.get_runtime_context().get_node_id()
-    checkpoint = tune.get_checkpoint()
-    start = None
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            start = load_state(folder)
-    last_epoch = start["epoch"] if start else 0
+    start = _restored_state()
+    last_epoch = start.epoch if start else 0
 
-    def report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
+    def report(result: EpochReport, state: TrialState | None) -> None:
         nonlocal last_epoch
-        last_epoch = metrics["epoch"]
-        if state is None:  # a trial stopped before its first epoch ended: no model worth a checkpoint
-            tune.report({metric: math.nan, **metrics, NODE_ID: node})  # Ray Tune requires the metric
+        last_epoch = result.epoch
+        # Ray Tune requires the metric in every result (a too-slow report may not have it)
+        metrics = {metric: math.nan, **result.metrics(), NODE_ID: node}
+        if state is None:  # nothing worth a checkpoint
+            tune.report(metrics)
             return
         with tempfile.TemporaryDirectory() as folder:
             save_state(state, folder)
-            tune.report({**metrics, NODE_ID: node}, checkpoint=tune.Checkpoint.from_directory(folder))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
     try:
         run(config, data, settings, report, start)
     except Exception as e:  # noqa: BLE001 - any trial failure is recorded, the search goes on
-        message = f"{type(e).__name__}: {e}"
-        _free_gpu_memory()
-        trial_dir = tune.get_context().get_trial_dir()
-        if trial_dir:
-            with open(f"{trial_dir}/{ERROR_FILE}", "w") as f:
-                f.write(traceback.format_exc())
-        # the metric is reported (as NaN) because Ray Tune requires it in every result
-        tune.report({"epoch": last_epoch, metric: math.nan, ERROR_KEY: message[:2000], NODE_ID: node})
+        _record_failure(e, last_epoch, metric, node)
+
+
+def _restored_state() -> TrialState | None:
+    from ray import tune
+
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as folder:
+        return load_state(folder)
+
+
+def _record_failure(e: Exception, last_epoch: int, metric: str, node: str) -> None:
+    from ray import tune
+
+    message = f"{type(e).__name__}: {e}"
+    _free_gpu_memory()
+    trial_dir = tune.get_context().get_trial_dir()
+    if trial_dir:
+        with open(f"{trial_dir}/{ERROR_FILE}", "w") as f:
+            f.write(traceback.format_exc())
+    # the metric is reported (as NaN) because Ray Tune requires it in every result
+    tune.report({"epoch": last_epoch, metric: math.nan, ERROR_KEY: message[:2000], NODE_ID: node})
 
 
 def _free_gpu_memory() -> None:

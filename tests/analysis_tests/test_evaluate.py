@@ -49,7 +49,7 @@ def test_best_checkpoint_is_best_validation_epoch(finished_exp):
     exp = load_experiment(finished_exp)
     for _, row in exp.trials.iterrows():
         state = load_state(best_checkpoint(exp, row["trial_id"]))
-        assert state["epoch"] == row["best_epoch"]
+        assert state.epoch == row["best_epoch"]
 
 
 def test_metrics_with_ties_and_an_absent_class():

@@ -78,7 +78,7 @@ def test_bf16_and_channels_last_train_on_the_cpu_when_asked(data, monkeypatch) -
 
     monkeypatch.setattr(loop, "build", watched_build)
     settings = TrainSettings(max_epochs=1, precision="bf16", channels_last=True, micro_batch=32, num_threads=1)
-    run(CNN, data, settings, lambda metrics, state: results.append(metrics))
+    run(CNN, data, settings, lambda r, state: results.append(r.metrics()))
     assert results and math.isfinite(results[0]["val_loss"]) and results[0]["micro_batch"] == 32
     assert seen and set(seen) == {(torch.bfloat16, True)}  # bf16 autocast, channels_last weights
 
@@ -146,5 +146,5 @@ def test_gpu_memory_fit_splits_or_refuses_on_a_real_gpu(data) -> None:  # pragma
         choose_micro_batch(256, peak, budget_bytes=1)
     assert dataset_fits(device, 10**6, 0.25) and not dataset_fits(device, 10**13, 0.25)
     results: list[dict] = []  # a whole trial on the GPU, with the memory fit on
-    run({**CNN, "batch_size": 256}, data, TrainSettings(max_epochs=1), lambda m, s: results.append(m))
+    run({**CNN, "batch_size": 256}, data, TrainSettings(max_epochs=1), lambda m, s: results.append(m.metrics()))
     assert results and math.isfinite(results[0]["val_loss"]) and results[0]["micro_batch"] == 256

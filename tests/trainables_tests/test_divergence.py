@@ -15,7 +15,7 @@ def data():
 
 def reports(config):
     out = []
-    run(config, data(), TrainSettings(max_epochs=5), lambda m, s: out.append(m))
+    run(config, data(), TrainSettings(max_epochs=5), lambda m, s: out.append(m.metrics()))
     return out
 
 

@@ -10,7 +10,7 @@ import torch
 from tests.conftest import synthetic_images
 from trainables.data.split import TrialData
 from trainables.loop import TrainSettings, projected_seconds, run
-from trainables.metrics import PROJECTED_EPOCH_SECONDS, STOPPED_BY, TOO_SLOW
+from trainables.metrics import PROJECTED_EPOCH_SECONDS, STOPPED_BY, TOO_SLOW, StopReason
 
 CNN = {"family": "cnn", "conv_blocks": 2, "filters_1": 32, "filters_2": 64, "convs_per_block": 2, "kernel_size": 5,
        "dense_units": 64, "batch_size": 16}
@@ -32,11 +32,13 @@ def test_a_trial_over_the_limit_stops_in_its_first_epoch_without_a_checkpoint():
     reports: list = []
     t0 = time.perf_counter()
     run(CNN, data(20_000), TrainSettings(max_epochs=3, max_epoch_seconds=4.0),
-        lambda metrics, state: reports.append((metrics, state)))
+        lambda report, state: reports.append((report, state)))
     elapsed = time.perf_counter() - t0
     assert len(reports) == 1, reports
-    metrics, state = reports[0]
+    report, state = reports[0]
     assert state is None  # nothing worth keeping
+    assert report.stopped_by is StopReason.TOO_SLOW  # said explicitly, not implied by the missing state
+    metrics = report.metrics()  # as Ray Tune and the results files see it
     assert metrics[STOPPED_BY] == TOO_SLOW and metrics["epoch"] == 0
     assert metrics[PROJECTED_EPOCH_SECONDS] > 4.0
     assert math.isnan(metrics["val_acc"])
@@ -49,13 +51,13 @@ def test_under_the_limit_training_is_unchanged():
     def train(limit):
         out = []
         run({"family": "mlp", "lr": 1e-3, "batch_size": 32, "seed": 5}, data(256),
-            TrainSettings(max_epochs=2, max_epoch_seconds=limit), lambda m, s: out.append((m, s)))
+            TrainSettings(max_epochs=2, max_epoch_seconds=limit), lambda m, s: out.append((m.metrics(), s)))
         return out
 
     limited, free = train(3600.0), train(None)
     assert [m["epoch"] for m, _ in limited] == [1, 2]
     assert [m["train_loss"] for m, _ in limited] == [m["train_loss"] for m, _ in free]
-    assert all(torch.equal(limited[-1][1]["model"][k], v) for k, v in free[-1][1]["model"].items())
+    assert all(torch.equal(limited[-1][1].model[k], v) for k, v in free[-1][1].model.items())
 
 
 def test_only_the_first_epoch_of_a_fresh_trial_is_timed():
@@ -65,5 +67,5 @@ def test_only_the_first_epoch_of_a_fresh_trial_is_timed():
         lambda m, s: first.append(s))
     out: list = []
     run({"family": "mlp", "lr": 1e-3, "batch_size": 32}, data(256), TrainSettings(max_epochs=3, max_epoch_seconds=1e-9),
-        lambda m, s: out.append(m), start=first[0])
+        lambda m, s: out.append(m.metrics()), start=first[0])
     assert [m["epoch"] for m in out] == [2, 3] and not any(STOPPED_BY in m for m in out)

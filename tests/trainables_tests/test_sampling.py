@@ -26,7 +26,7 @@ def test_balanced_training_runs_and_learns_the_minority_class() -> None:
     data = make_trial_data(ImageData("imb", x[keep], y[keep], ["major", "minor"]), 0.25, seed=0)
     results = []
     run({"family": "mlp", "mlp_layers": 1, "mlp_units_0": 16, "lr": 0.01, "batch_size": 16}, data,
-        TrainSettings(max_epochs=2, sampling="balanced", num_threads=1), lambda m, s: results.append(m))
+        TrainSettings(max_epochs=2, sampling="balanced", num_threads=1), lambda m, s: results.append(m.metrics()))
     assert len(results) == 2 and results[-1]["val_f1_macro"] > 0.9
 
 

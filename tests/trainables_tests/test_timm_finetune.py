@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from tests.conftest import synthetic_images
+from trainables.checkpoint import TrialState
 from trainables.data import ImageData, make_trial_data
 from trainables.loop import TrainSettings, build, run
 from trainables.models import build_model
@@ -86,12 +87,12 @@ def test_frozen_warmup_epochs_in_the_training_loop() -> None:
     settings = TrainSettings(max_epochs=2, device="cpu")
     torch.manual_seed(3)
     initial, _, _, _ = build(cfg, data, settings, torch.device("cpu"))
-    states: list[dict[str, Any]] = []
+    states: list[TrialState] = []
     reports: list[dict[str, Any]] = []
     # the state holds live tensors (the Ray adapter saves it at once); copy it as a checkpoint would
-    run(cfg, data, settings, lambda m, s: (reports.append(m), states.append(copy.deepcopy(s))))
+    run(cfg, data, settings, lambda m, s: (reports.append(m.metrics()), states.append(copy.deepcopy(s))))
     start = {k: v for k, v in initial.state_dict().items() if k.startswith("backbone.")}
-    epoch1, epoch2 = (s["model"] for s in states)
+    epoch1, epoch2 = (s.model for s in states)
     assert all(torch.equal(epoch1[k], v) for k, v in start.items())
     assert not all(torch.equal(epoch2[k], v) for k, v in start.items())
     assert not all(torch.equal(epoch1[k], initial.state_dict()[k]) for k in epoch1 if k.startswith("head."))
