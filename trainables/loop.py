@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from . import metrics as M
-from .augment import augment, augmentation_strengths
+from .augment import augment
 from .cost import inference_ms
 from .data import TrialData
 from .device_speed import StepOptions, autocast, prepare_device, to_memory_format, use_bf16, use_channels_last
@@ -25,6 +25,7 @@ from .models import WeightSources, build_model, count_parameters
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer
 from .schedules import make_schedule, step_schedule
+from .trial_config import TrialConfig, parse_trial_config
 
 Report = Callable[[dict[str, Any], "dict[str, Any] | None"], None]  # (metrics, checkpoint state or None) -> None
 
@@ -97,7 +98,7 @@ def l1_penalty(model: nn.Module) -> torch.Tensor:
 
 
 def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                    config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None,
+                    config: TrialConfig, gen: torch.Generator, class_weights: torch.Tensor | None,
                     sample_weights: torch.Tensor | None = None, opts: StepOptions = StepOptions(),
                     time_limit: float | None = None) -> dict[str, float]:
     """One pass over shuffled (x, y), or len(y) draws by `sample_weights`. Stops at the first non-finite loss.
@@ -108,9 +109,7 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
     the result holds that projection under PROJECTED_EPOCH_SECONDS.
     """
     model.train()
-    bs = int(config.get("batch_size", 128))
-    l1 = float(config.get("l1", 0.0))
-    strengths = augmentation_strengths(config)
+    bs, l1, strengths = config.batch_size, config.l1, dict(config.augment)
     if sample_weights is None:
         perm = torch.randperm(len(y), generator=gen).to(x.device)
     else:
@@ -130,7 +129,7 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
             xb, yb = to_memory_format(pre(x[part], strengths, gen), opts.channels_last), y[part.to(y.device)]
             with autocast(x.device, opts.bf16):
                 logits = model(xb)
-            loss = compute_loss(logits.float(), yb, config, class_weights)
+            loss = compute_loss(logits.float(), yb, config.loss, class_weights)
             if l1 > 0:
                 loss = loss + l1 * l1_penalty(model)
             if not torch.isfinite(loss):
@@ -173,24 +172,24 @@ def predict_logits(model: nn.Module, pre: Preprocess, x: torch.Tensor, batch_siz
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor, config: dict[str, Any],
+def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor, config: TrialConfig,
              num_classes: int, batch_size: int = 1024) -> dict[str, float]:
     """Validation loss (the trial's own loss function), accuracy and macro F1."""
     logits = predict_logits(model, pre, x, batch_size)
-    loss = float(compute_loss(logits, y, config))
+    loss = float(compute_loss(logits, y, config.loss))
     preds = logits.argmax(1)
     conf = M.confusion_matrix(preds.cpu(), y.cpu(), num_classes)
     return {M.VAL_LOSS: loss, M.VAL_ACC: float((preds == y).float().mean()), M.VAL_F1: M.f1_macro(conf)}
 
 
-def build(config: dict[str, Any], data: TrialData, settings: TrainSettings, device: torch.device):
+def build(config: TrialConfig, data: TrialData, settings: TrainSettings, device: torch.device):
     """Model, preprocessing, optimizer and schedule for one configuration."""
     model = build_model(config, data.in_shape, data.num_classes, settings.weight_sources()).to(device)
     # a pretrained backbone brings its own normalisation (data_mean/data_std); others use the dataset's
     pre = Preprocess(getattr(model, "data_mean", data.mean), getattr(model, "data_std", data.std)).to(device)
-    params = model.param_groups(config) if hasattr(model, "param_groups") else model.parameters()
-    opt = make_optimizer(params, config)
-    sched = make_schedule(opt, config, settings.max_epochs)
+    params = model.param_groups(config.optimizer.lr) if hasattr(model, "param_groups") else model.parameters()
+    opt = make_optimizer(params, config.optimizer)
+    sched = make_schedule(opt, config.schedule, settings.max_epochs)
     return model, pre, opt, sched
 
 
@@ -204,12 +203,13 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
     Example:
         >>> run({"family": "lenet5"}, data, TrainSettings(max_epochs=1), print)  # doctest: +SKIP
     """
+    cfg = parse_trial_config(config)  # the boundary: Ray's flat dict becomes the typed config here
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     device = pick_device(settings.device)
-    seed = int(config.get("seed", settings.seed))
+    seed = settings.seed if cfg.seed is None else cfg.seed
     torch.manual_seed(seed)
-    model, pre, opt, sched = build(config, data, settings, device)
+    model, pre, opt, sched = build(cfg, data, settings, device)
     prepare_device(device, settings.cudnn_benchmark, settings.gpu_fraction)
     bf16, channels_last = use_bf16(settings.precision, device), use_channels_last(settings.channels_last, model, device)
     if channels_last:
@@ -233,13 +233,13 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
     draws = balanced_sample_weights(data.y_train, data.num_classes) if settings.sampling == "balanced" else None
     micro = settings.micro_batch
     if micro is None and device.type == "cuda" and settings.memory_fit:
-        peak = cuda_step_peak(model, pre, x_tr, y_tr, config, StepOptions(bf16, channels_last))
-        micro = choose_micro_batch(int(config.get("batch_size", 128)), peak,
+        peak = cuda_step_peak(model, pre, x_tr, y_tr, cfg.loss, StepOptions(bf16, channels_last))
+        micro = choose_micro_batch(cfg.batch_size, peak,
                                    gpu_budget_bytes(device, settings.gpu_fraction))
     opts = StepOptions(bf16, channels_last, micro)
     n_params = count_parameters(model)
     cost_ms = inference_ms(model, pre, x_va)
-    patience = int(config.get("patience", 0))
+    patience = cfg.patience
 
     while epoch < settings.max_epochs:
         epoch += 1
@@ -248,7 +248,7 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
         t0 = time.perf_counter()
         # only a fresh trial's first epoch is timed: later ones may slow down with the machine's load
         limit = settings.max_epoch_seconds if epoch == 1 else None
-        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, config, gen, weights, draws, opts, limit)
+        tr = train_one_epoch(model, pre, opt, x_tr, y_tr, cfg, gen, weights, draws, opts, limit)
         train_seconds = time.perf_counter() - t0
         if M.PROJECTED_EPOCH_SECONDS in tr:
             # too expensive for this search's budget: say so (no checkpoint; nothing worth keeping) and end
@@ -256,7 +256,7 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
                     M.STOPPED_BY: M.TOO_SLOW, M.PROJECTED_EPOCH_SECONDS: tr[M.PROJECTED_EPOCH_SECONDS],
                     M.SAMPLES_PER_SECOND: tr["seen"] / max(train_seconds, 1e-9), M.PARAM_COUNT: n_params}, None)
             return
-        va = evaluate(model, pre, x_va, y_va, config, data.num_classes, settings.eval_batch_size)
+        va = evaluate(model, pre, x_va, y_va, cfg, data.num_classes, settings.eval_batch_size)
         lr = opt.param_groups[0]["lr"]
         if not tr[M.DIVERGED] and math.isfinite(va[M.VAL_LOSS]):
             step_schedule(sched, va[M.VAL_LOSS])
@@ -266,7 +266,7 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
             M.EPOCH: epoch, M.TRAIN_LOSS: tr[M.TRAIN_LOSS], M.TRAIN_ACC: tr[M.TRAIN_ACC], **va, M.LR: lr,
             M.EPOCH_SECONDS: time.perf_counter() - t0,
             M.SAMPLES_PER_SECOND: tr["seen"] / max(train_seconds, 1e-9),
-            M.PARAM_COUNT: n_params, M.INFERENCE_MS: cost_ms, M.MICRO_BATCH: micro or int(config.get("batch_size", 128)),
+            M.PARAM_COUNT: n_params, M.INFERENCE_MS: cost_ms, M.MICRO_BATCH: micro or cfg.batch_size,
             M.DIVERGED: tr[M.DIVERGED] or int(not math.isfinite(va[M.VAL_LOSS])),
         }
         stop = bool(result[M.DIVERGED])
