@@ -14,7 +14,7 @@ def check_space(space: Space) -> None:
         knob = knob_for(p.name)
         if knob is None:
             raise SpaceError(space.source, path, f"not a parameter the trainable understands; known: "
-                             f"{sorted(set(KNOBS) - PER_BLOCK)} (per block, with per_block: <count>: {sorted(PER_BLOCK)})")
+                             f"{sorted(set(KNOBS) - PER_BLOCK)} (declared with per_block: {sorted(PER_BLOCK)})")
         counted_by = {c.param for c in p.conditions if c.at_least is not None}
         if knob.per_block and counted_by and knob.per_block not in counted_by:
             raise SpaceError(space.source, path, f"per_block must be {knob.per_block!r}: the model reads one "

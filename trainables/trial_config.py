@@ -57,8 +57,8 @@ def parse_trial_config(flat: Mapping[str, Any]) -> TrialConfig:
         optimizer=_sub(OptimizerConfig, values, "optimizer"),
         loss=_sub(LossConfig, values, "loss"),
         schedule=_sub(ScheduleConfig, values, "schedule"),
-        augment=tuple((k.removeprefix(AUG_PREFIX), v) for k, v in values.items()
-                      if k.startswith(AUG_PREFIX) and v > 0),
+        augment=tuple((k.removeprefix(AUG_PREFIX), values[k]) for k in KNOBS  # KNOBS order: the registry's
+                      if k.startswith(AUG_PREFIX) and values[k] > 0),
         batch_size=values["batch_size"], l1=values["l1"], patience=values["patience"], seed=seed)
 
 

@@ -91,6 +91,12 @@ def test_bad_keys_and_values_are_rejected_precisely(flat, message) -> None:
         parse_trial_config(flat)
 
 
+def test_augmentations_apply_in_registry_order_whatever_the_key_order() -> None:
+    flat = {"aug_zoom": 0.1, "aug_crop": 2, "aug_hflip": 0.0, "aug_erase": 0.25}
+    assert parse_trial_config(flat).augment == (("crop", 2.0), ("erase", 0.25), ("zoom", 0.1))
+    assert parse_trial_config(dict(reversed(flat.items()))).augment == parse_trial_config(flat).augment
+
+
 def test_numpy_scalars_from_a_results_table_become_python_values() -> None:
     cfg = parse_trial_config({"conv_blocks": np.int64(2), "lr": np.float64(0.01), "batch_norm": np.bool_(False),
                               "aug_crop": np.int64(2), "seed": np.int64(3)})
