@@ -128,6 +128,7 @@ def component_seconds(config: dict[str, Any], data: TrialData, n: int = 12) -> d
     from search.searcher import study_storage
     from trainables.checkpoint import RngState, TrialState, save_state
     from trainables.loop import build
+    from trainables.trial_config import parse_trial_config
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out: dict[str, float] = {"optuna_params": float(len(get_preset("cnn").params))}
@@ -137,7 +138,7 @@ def component_seconds(config: dict[str, Any], data: TrialData, n: int = 12) -> d
                     "optuna_memory_s": lambda name: None}
         for key, storage_for in storages.items():
             out[key] = optuna_seconds(storage_for, n=n)
-        model, _, opt, sched = build(config, data, TrainSettings(max_epochs=1), torch.device("cpu"))
+        model, _, opt, sched = build(parse_trial_config(config), data, TrainSettings(max_epochs=1), torch.device("cpu"))
         model(torch.zeros(2, *data.in_shape)).sum().backward()
         opt.step()  # the optimizer state exists only after a step
         state = TrialState(config, 1, model.state_dict(), opt.state_dict(), sched.state_dict(), 0.0, 0,

@@ -22,6 +22,7 @@ from trainables.data import TrialData, load_dataset, make_trial_data
 from trainables.device_speed import StepOptions, use_bf16, use_channels_last
 from trainables.loop import TrainSettings, build, to_device_uint8, train_one_epoch
 from trainables.models import build_model
+from trainables.trial_config import parse_trial_config
 
 from ._report import arg_parser, markdown_table, median_spread, write_results
 
@@ -54,13 +55,14 @@ def hpsearch_epoch(config: dict[str, Any], data: TrialData, device: torch.device
                    variant: tuple[str, bool | None, bool] = ("auto", None, True)) -> Callable[[], int]:
     """One training epoch exactly as a trial runs it (uint8 slices, Preprocess, registry loss, and the
     trial's device options: by default bf16 autocast and channels_last on a GPU)."""
-    model, pre, opt, _ = build(config, data, TrainSettings(max_epochs=1), device)
+    cfg = parse_trial_config(config)
+    model, pre, opt, _ = build(cfg, data, TrainSettings(max_epochs=1), device)
     opts = trial_step_options(model, device, *variant)
     x, y = to_device_uint8(data.x_train, device), torch.from_numpy(data.y_train).to(device)
     gen = torch.Generator().manual_seed(0)
 
     def epoch() -> int:
-        seen = train_one_epoch(model, pre, opt, x, y, config, gen, None, opts=opts)["seen"]
+        seen = train_one_epoch(model, pre, opt, x, y, cfg, gen, None, opts=opts)["seen"]
         if device.type == "cuda":
             torch.cuda.synchronize()
         return seen

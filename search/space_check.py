@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from spaces import Categorical, Constant, FloatRange, IntRange, Space, SpaceError
-from trainables.knobs import KNOBS, RESERVED, knob_for
+from trainables.knobs import KNOBS, PER_BLOCK, RESERVED, knob_for
 
 
 def check_space(space: Space) -> None:
@@ -13,8 +13,12 @@ def check_space(space: Space) -> None:
             raise SpaceError(space.source, path, f"{p.name!r} is reserved (set per trial by the search)")
         knob = knob_for(p.name)
         if knob is None:
-            raise SpaceError(space.source, path, f"not a parameter the trainable understands; known: {sorted(KNOBS)}"
-                             " (per-block: mlp_units, mlp_dropout, filters, block_dropout)")
+            raise SpaceError(space.source, path, f"not a parameter the trainable understands; known: "
+                             f"{sorted(set(KNOBS) - PER_BLOCK)} (declared with per_block: {sorted(PER_BLOCK)})")
+        counted_by = {c.param for c in p.conditions if c.at_least is not None}
+        if knob.per_block and counted_by and knob.per_block not in counted_by:
+            raise SpaceError(space.source, path, f"per_block must be {knob.per_block!r}: the model reads one "
+                             f"value per {knob.per_block}, not per {', '.join(sorted(counted_by))}")
         if isinstance(p, Categorical):
             values = list(p.choices)
         elif isinstance(p, Constant):

@@ -1,13 +1,14 @@
 """Batched data augmentation on float tensors in [0, 1], on whatever device the batch lives.
 
 Each entry is `fn(x [B,C,H,W], strength, generator) -> x`, switched on by a config key
-`aug_<name>` with a strength > 0 (a probability, a fraction of the image, or degrees).
+`aug_<name>` with a strength > 0 (a probability, a fraction of the image, or degrees); the typed
+trial config holds the switched-on ones as `TrialConfig.augment`.
 No per-image PIL work: every op is a handful of batched tensor operations.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -107,17 +108,6 @@ def erase(x: torch.Tensor, p: float, g: torch.Generator) -> torch.Tensor:
     on = (_uniform(b, 0, 1, x, g) < p)[:, None, None]
     mask = (in_y[:, :, None] & in_x[:, None, :] & on)[:, None]
     return x.masked_fill(mask, 0.0)
-
-
-def augmentation_strengths(config: dict[str, Any]) -> dict[str, float]:
-    """The `aug_<name>` entries of a config that are switched on, in registry order."""
-    out = {}
-    for name in AUGMENTATIONS.names():
-        value = config.get(f"aug_{name}", 0)
-        value = float(value) if not isinstance(value, bool) else float(value)
-        if value > 0:
-            out[name] = value
-    return out
 
 
 def augment(x: torch.Tensor, strengths: dict[str, float], generator: torch.Generator) -> torch.Tensor:

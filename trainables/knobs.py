@@ -1,28 +1,47 @@
-"""Every config key the trainable understands, with what values it accepts.
+"""Every config key the trainable understands: its type, the values it accepts, and its default.
 
-Search spaces are checked against this table before anything launches, so a typo in a
-parameter name or a learning rate range below zero is an error, not a silently ignored knob.
+This table is the one place a knob is defined. Search spaces are checked against it before anything
+launches (a typo in a parameter name or a learning rate below zero is an error, not a silently ignored
+knob), and `trial_config.parse_trial_config` fills every knob a trial's flat config leaves out with
+the default given here.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .activations import ACTIVATIONS
 from .augment import AUGMENTATIONS
+from .finetune import POLICIES
 from .losses import LOSSES
 from .models import MODELS
 from .optimizers import OPTIMIZERS
-from .finetune import POLICIES
 from .registry import Registry
 from .schedules import SCHEDULES
 
 
 @dataclass(frozen=True)
+class DependsOn:
+    """A default that depends on another knob: `values[<that knob's value>]`, else `otherwise`."""
+
+    knob: str
+    values: dict[Any, Any]
+    otherwise: Any
+
+    def resolve(self, config: Mapping[str, Any]) -> Any:
+        return self.values.get(config[self.knob], self.otherwise)
+
+    def describe(self) -> str:
+        shown = "; ".join(f"{_show(v)} when {self.knob} is {_show(k)}" for k, v in self.values.items())
+        return f"{shown}; else {_show(self.otherwise)}"
+
+
+@dataclass(frozen=True)
 class Knob:
     help: str
+    default: Any                           # a value; a DependsOn; per-block: one value or a tuple (block i at i-1)
     names: Registry | None = None          # categorical knob: values must be registered names
     low: float = -math.inf                 # numeric knob: allowed interval
     high: float = math.inf
@@ -30,6 +49,7 @@ class Knob:
     kind: type | tuple[type, ...] = (int, float)
     choices: tuple[Any, ...] = ()          # a fixed small set of allowed values
     check: Callable[[Any], str | None] | None = None  # an open set (e.g. timm names): value -> problem or None
+    per_block: str | None = None           # per-block knob (`filters_1`, `filters_2`, ...): the knob counting blocks
 
     def problem(self, value: Any) -> str | None:
         """Why `value` is not allowed, or None."""
@@ -39,67 +59,48 @@ class Knob:
             return None if value in self.choices else f"{value!r} is not one of {list(self.choices)}"
         if self.names is not None:
             return None if value in self.names else f"{value!r} is not a registered name; registered: {self.names.names()}"
-        if isinstance(value, bool) and bool not in (self.kind if isinstance(self.kind, tuple) else (self.kind,)):
-            return f"{value!r} is not a number"
-        if not isinstance(value, self.kind):
-            return f"{value!r} is not {getattr(self.kind, '__name__', 'a number')}"
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, self.kind):
+            return f"{value!r} is not {getattr(self.kind, '__name__', 'a number')}; allowed: {self.allowed()}"
         if isinstance(value, bool):
             return None
         too_low = value <= self.low if self.low_open else value < self.low
         if too_low or value > self.high:
-            lo = "(" if self.low_open else "["
-            return f"{value!r} is outside the allowed range {lo}{self.low:g}, {self.high:g}]"
+            return f"{value!r} is outside the allowed range {self.allowed()}"
         return None
 
+    def allowed(self) -> str:
+        """What the knob accepts, in words (for error messages and the docs table)."""
+        if self.names is not None:
+            return f"a registered name: {', '.join(self.names.names())}"
+        if self.choices:
+            return " / ".join(map(str, self.choices))
+        if self.kind is bool:
+            return "true / false"
+        if self.check is not None:
+            return self.help
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
 
-PROB = {"low": 0.0, "high": 1.0}
-KNOBS: dict[str, Knob] = {
-    "family": Knob("model family", MODELS),
-    "activation": Knob("activation function", ACTIVATIONS),
-    "optimizer": Knob("optimizer", OPTIMIZERS),
-    "loss": Knob("loss function (all take logits)", LOSSES),
-    "schedule": Knob("learning-rate schedule, stepped per epoch", SCHEDULES),
-    "lr": Knob("learning rate", low=0.0, low_open=True),
-    "momentum": Knob("momentum (sgd, rmsprop)", low=0.0, high=0.999),
-    "nesterov": Knob("Nesterov momentum (sgd)", kind=bool),
-    "weight_decay": Knob("L2 regularisation (optimizer weight decay)", low=0.0),
-    "l1": Knob("L1 regularisation coefficient on weights", low=0.0),
-    "batch_size": Knob("training batch size", low=1, kind=int),
-    "label_smoothing": Knob("label smoothing (cross_entropy, kl_div)", low=0.0, high=0.5),
-    "focal_gamma": Knob("focusing parameter of the focal loss", low=0.0, high=10.0),
-    "step_size": Knob("epochs between lr drops (step)", low=1, kind=int),
-    "lr_gamma": Knob("lr decay factor (step, exponential)", low=0.0, high=1.0, low_open=True),
-    "plateau_factor": Knob("lr factor on plateau", low=0.0, high=1.0, low_open=True),
-    "plateau_patience": Knob("epochs without improvement before an lr drop", low=0, kind=int),
-    "patience": Knob("early stopping: epochs without val_loss improvement (0 = off)", low=0, kind=int),
-    "batch_norm": Knob("batch normalisation (mlp, cnn)", kind=bool),
-    "mlp_layers": Knob("hidden layers of the MLP", low=1, high=16, kind=int),
-    "mlp_units": Knob("units of MLP layer i (per block)", low=1, kind=int),
-    "mlp_dropout": Knob("dropout after MLP layer i (per block)", low=0.0, high=0.95),
-    "conv_blocks": Knob("conv blocks of the VGG-style CNN", low=1, high=8, kind=int),
-    "filters": Knob("filters of conv block i (per block)", low=1, kind=int),
-    "block_dropout": Knob("dropout after conv block i (per block)", low=0.0, high=0.95),
-    "convs_per_block": Knob("convolutions per block", low=1, high=6, kind=int),
-    "kernel_size": Knob("convolution kernel size", low=1, high=11, kind=int),
-    "pool": Knob("pooling: max or avg", choices=("max", "avg")),
-    "global_pool": Knob("global average pooling before the dense head", kind=bool),
-    "dense_layers": Knob("dense layers in the head (cnn)", low=0, high=8, kind=int),
-    "dense_units": Knob("units per dense layer (cnn)", low=1, kind=int),
-    "dense_dropout": Knob("dropout in the dense head (cnn, lenet5)", low=0.0, high=0.95),
-    # timm family: a pretrained backbone and a new head
-    "backbone": Knob("timm model name (timm)", check=lambda v: _timm_name_problem(v)),
-    "pretrained": Knob("start from pretrained weights (timm)", kind=bool),
-    "finetune": Knob("fine-tuning policy (timm)", choices=POLICIES),
-    "unfreeze_stages": Knob("stages trained from the end with finetune: last_k (timm)", low=1, high=32, kind=int),
-    "backbone_lr_mult": Knob("backbone learning rate as a multiple of the head's (timm)", low=0.0, high=10.0,
-                             low_open=True),
-    "frozen_warmup_epochs": Knob("first epochs with the whole backbone frozen (timm)", low=0, kind=int),
-    "head_dropout": Knob("dropout in the new head (timm)", low=0.0, high=0.95),
-    "head_hidden": Knob("units of the head's hidden dense layer, 0 = none (timm)", low=0, kind=int),
-    "head_activation": Knob("activation of the head's hidden layer (timm)", ACTIVATIONS),
-    "image_size": Knob("input resolution the images are resized to, 0 = backbone default (timm)", low=0,
-                       high=1024, kind=int),
-}
+    def coerce(self, value: Any) -> Any:
+        """An allowed value as the type the typed config holds (a number knob's int becomes a float)."""
+        if self.kind == (int, float) and self.names is None and not self.choices and self.check is None:
+            return float(value)
+        return value
+
+    def default_at(self, block: int) -> Any:
+        """The default of block `block` (1-based) of a per-block knob."""
+        return self.default[block - 1] if isinstance(self.default, tuple) else self.default
+
+    def default_text(self) -> str:
+        if isinstance(self.default, DependsOn):
+            return self.default.describe()
+        if isinstance(self.default, tuple):
+            return ", ".join(map(_show, self.default[:4])) + ", ... (block 1, 2, ...)"
+        return _show(self.default)
+
+
+def _show(v: Any) -> str:
+    return str(v).lower() if isinstance(v, bool) else (f"{v:g}" if isinstance(v, float) else str(v))
 
 
 def _timm_name_problem(value: Any) -> str | None:
@@ -109,19 +110,97 @@ def _timm_name_problem(value: Any) -> str | None:
         return None
     return f"{value!r} is not a timm model name (see timm.list_models(), e.g. 'resnet18', 'vit_tiny_patch16_224')"
 
+
+def _drop(help: str, **kw: Any) -> Knob:
+    return Knob(help, 0.0, low=0.0, high=0.95, **kw)
+
+
+KNOBS: dict[str, Knob] = {
+    "family": Knob("model family", "cnn", MODELS),
+    "activation": Knob("activation function (mlp, cnn, lenet5)", "relu", ACTIVATIONS),
+    "optimizer": Knob("optimizer", "adam", OPTIMIZERS),
+    "loss": Knob("loss function (all take logits)", "cross_entropy", LOSSES),
+    "schedule": Knob("learning-rate schedule, stepped per epoch", "none", SCHEDULES),
+    "lr": Knob("learning rate", 1e-3, low=0.0, low_open=True),
+    "momentum": Knob("momentum (sgd, rmsprop)", 0.0, low=0.0, high=0.999),
+    "nesterov": Knob("Nesterov momentum (sgd, with momentum > 0)", False, kind=bool),
+    "weight_decay": Knob("L2 regularisation (optimizer weight decay)", 0.0, low=0.0),
+    "l1": Knob("L1 regularisation coefficient on weights", 0.0, low=0.0),
+    "batch_size": Knob("training batch size", 128, low=1, kind=int),
+    "label_smoothing": Knob("label smoothing (cross_entropy, kl_div)", 0.0, low=0.0, high=0.5),
+    "focal_gamma": Knob("focusing parameter of the focal loss", 2.0, low=0.0, high=10.0),
+    "step_size": Knob("epochs between lr drops (step)", 3, low=1, kind=int),
+    # one factor per drop (step) vs per epoch (exponential): 0.9 per epoch is 0.5 per ~7 epochs
+    "lr_gamma": Knob("lr decay factor (step, exponential)", DependsOn("schedule", {"exponential": 0.9}, 0.5),
+                     low=0.0, high=1.0, low_open=True),
+    "plateau_factor": Knob("lr factor on plateau", 0.1, low=0.0, high=1.0, low_open=True),
+    "plateau_patience": Knob("epochs without improvement before an lr drop", 3, low=0, kind=int),
+    "patience": Knob("early stopping: epochs without val_loss improvement (0 = off)", 0, low=0, kind=int),
+    # the cnn preset's hand-tuned CNN uses batch norm, the mlp preset's dense baseline does not
+    "batch_norm": Knob("batch normalisation (mlp, cnn)", DependsOn("family", {"cnn": True}, False), kind=bool),
+    "mlp_layers": Knob("hidden layers of the MLP", 2, low=1, high=16, kind=int),
+    "mlp_units": Knob("units of MLP layer i (per block)", 256, low=1, kind=int, per_block="mlp_layers"),
+    "mlp_dropout": _drop("dropout after MLP layer i (per block)", per_block="mlp_layers"),
+    "conv_blocks": Knob("conv blocks of the VGG-style CNN", 3, low=1, high=8, kind=int),
+    # filters double per block: 32, 64, 128, ...
+    "filters": Knob("filters of conv block i (per block)", tuple(32 * 2 ** i for i in range(8)), low=1, kind=int,
+                    per_block="conv_blocks"),
+    "block_dropout": _drop("dropout after conv block i (per block)", per_block="conv_blocks"),
+    "convs_per_block": Knob("convolutions per block", 2, low=1, high=6, kind=int),
+    "kernel_size": Knob("convolution kernel size", 3, low=1, high=11, kind=int),
+    "pool": Knob("pooling: max or avg (cnn, lenet5)", "max", choices=("max", "avg")),
+    "global_pool": Knob("global average pooling before the dense head", False, kind=bool),
+    "dense_layers": Knob("dense layers in the head (cnn)", 1, low=0, high=8, kind=int),
+    "dense_units": Knob("units per dense layer (cnn)", 128, low=1, kind=int),
+    "dense_dropout": _drop("dropout in the dense head (cnn, lenet5)"),
+    # timm family: a pretrained backbone and a new head
+    "backbone": Knob("timm model name (timm)", "resnet18", check=_timm_name_problem),
+    "pretrained": Knob("start from pretrained weights (timm)", True, kind=bool),
+    "finetune": Knob("fine-tuning policy (timm)", DependsOn("pretrained", {True: "linear_probe"}, "full"),
+                     choices=POLICIES),
+    "unfreeze_stages": Knob("stages trained from the end with finetune: last_k (timm)", 1, low=1, high=32, kind=int),
+    "backbone_lr_mult": Knob("backbone learning rate as a multiple of the head's (timm)", 1.0, low=0.0, high=10.0,
+                             low_open=True),
+    "frozen_warmup_epochs": Knob("first epochs with the whole backbone frozen (timm)", 0, low=0, kind=int),
+    "head_dropout": _drop("dropout in the new head (timm)"),
+    "head_hidden": Knob("units of the head's hidden dense layer, 0 = none (timm)", 0, low=0, kind=int),
+    "head_activation": Knob("activation of the head's hidden layer (timm)", "relu", ACTIVATIONS),
+    "image_size": Knob("input resolution the images are resized to, 0 = backbone default (timm)", 0, low=0,
+                       high=1024, kind=int),
+}
+
+AUG_PREFIX = "aug_"
 _AUG_RANGES = {"hflip": 1.0, "erase": 1.0, "rotate": 180.0, "crop": 16.0}
 for _name in AUGMENTATIONS.names():
-    KNOBS[f"aug_{_name}"] = Knob(f"augmentation {_name} strength (0 = off)", low=0.0, high=_AUG_RANGES.get(_name, 1.0))
+    KNOBS[AUG_PREFIX + _name] = Knob(f"augmentation {_name} strength (0 = off)", 0.0, low=0.0,
+                                     high=_AUG_RANGES.get(_name, 1.0))
 
-PER_BLOCK = {"mlp_units", "mlp_dropout", "filters", "block_dropout"}
+PER_BLOCK = {name for name, knob in KNOBS.items() if knob.per_block}
 RESERVED = {"seed"}  # injected per trial by the search
 
 
-def knob_for(param: str) -> Knob | None:
-    """The knob a (possibly per-block, e.g. `filters_3`) parameter name sets."""
-    if param in KNOBS:
-        return KNOBS[param]
+def split_param(param: str) -> tuple[str, int | None] | None:
+    """(knob name, block index or None) of a parameter name such as `lr` or `filters_3`; None if unknown
+    (a per-block knob's bare name, `filters`, is unknown: it is only ever set per block)."""
+    if param in KNOBS and param not in PER_BLOCK:
+        return param, None
     m = re.fullmatch(r"(.+)_(\d+)", param)
     if m and m.group(1) in PER_BLOCK:
-        return KNOBS[m.group(1)]
+        return m.group(1), int(m.group(2))
     return None
+
+
+def max_blocks(knob: Knob) -> int:
+    """How many blocks a per-block knob can have: the upper bound of the knob counting them."""
+    return int(KNOBS[knob.per_block].high) if knob.per_block else 0
+
+
+def knob_for(param: str) -> Knob | None:
+    """The knob a (possibly per-block, e.g. `filters_3`) parameter name sets; None if unknown or out of range."""
+    split = split_param(param)
+    if split is None:
+        return None
+    knob = KNOBS[split[0]]
+    if split[1] is not None and not 1 <= split[1] <= max_blocks(knob):
+        return None
+    return knob

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from . import metrics as M
-from .augment import augmentation_strengths
 from .checkpoint import RngState, TrialState
 from .cost import inference_ms
 from .data import TrialData
@@ -32,6 +31,7 @@ from .models.pretrained import env_offline
 from .optimizers import make_optimizer
 from .preprocess import Normalisation, Preprocess, normalisation_for
 from .schedules import make_schedule, step_schedule
+from .trial_config import TrialConfig, parse_trial_config
 
 # (this epoch's report, the state to checkpoint; None when nothing is worth keeping) -> None
 Report = Callable[[EpochReport, "TrialState | None"], None]
@@ -96,14 +96,14 @@ def draw_order(n: int, gen: torch.Generator, sample_weights: torch.Tensor | None
 
 
 def train_step(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               idx: torch.Tensor, config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None,
+               idx: torch.Tensor, config: TrialConfig, gen: torch.Generator, class_weights: torch.Tensor | None,
                opts: StepOptions) -> tuple[float, int] | None:
     """One optimizer step on the batch `idx`: (mean loss, correct predictions), or None if the loss is not finite.
 
     With `opts.micro_batch`, the batch is split into chunks whose gradients are accumulated before the
     one optimizer step, so the effective batch is unchanged (batch norm sees the chunks' statistics).
     """
-    l1, strengths = float(config.get("l1", 0.0)), augmentation_strengths(config)
+    l1, strengths = config.l1, dict(config.augment)
     micro = opts.micro_batch
     chunks = idx.tensor_split(math.ceil(len(idx) / micro)) if micro and micro < len(idx) else (idx,)
     opt.zero_grad(set_to_none=True)
@@ -113,7 +113,7 @@ def train_step(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x:
         xb, yb = to_memory_format(pre(x[part], strengths, gen), opts.channels_last), y[part.to(y.device)]
         with autocast(x.device, opts.bf16):
             logits = model(xb)
-        loss = compute_loss(logits.float(), yb, config, class_weights)
+        loss = compute_loss(logits.float(), yb, config.loss, class_weights)
         if l1 > 0:
             loss = loss + l1 * l1_penalty(model)
         if not torch.isfinite(loss):
@@ -127,7 +127,7 @@ def train_step(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x:
 
 
 def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                    config: dict[str, Any], gen: torch.Generator, class_weights: torch.Tensor | None,
+                    config: TrialConfig, gen: torch.Generator, class_weights: torch.Tensor | None,
                     sample_weights: torch.Tensor | None = None, opts: StepOptions = StepOptions(),
                     time_limit: float | None = None) -> dict[str, float]:
     """One pass over shuffled (x, y), or len(y) draws by `sample_weights`. Stops at the first non-finite loss.
@@ -136,7 +136,7 @@ def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimize
     the result holds that projection under PROJECTED_EPOCH_SECONDS.
     """
     model.train()
-    bs = int(config.get("batch_size", 128))
+    bs = config.batch_size
     order = draw_order(len(y), gen, sample_weights).to(x.device)
     total_loss, correct, seen, diverged, too_slow = 0.0, 0, 0, False, 0.0
     t0 = time.perf_counter()
@@ -177,24 +177,24 @@ def predict_logits(model: nn.Module, pre: Preprocess, x: torch.Tensor, batch_siz
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor, config: dict[str, Any],
+def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor, config: TrialConfig,
              num_classes: int, batch_size: int = 1024) -> dict[str, float]:
     """Validation loss (the trial's own loss function), accuracy and macro F1."""
     logits = predict_logits(model, pre, x, batch_size)
-    loss = float(compute_loss(logits, y, config))
+    loss = float(compute_loss(logits, y, config.loss))
     preds = logits.argmax(1)
     conf = M.confusion_matrix(preds.cpu(), y.cpu(), num_classes)
     return {M.VAL_LOSS: loss, M.VAL_ACC: float((preds == y).float().mean()), M.VAL_F1: M.f1_macro(conf)}
 
 
-def build(config: dict[str, Any], data: TrialData, settings: TrainSettings,
+def build(config: TrialConfig, data: TrialData, settings: TrainSettings,
           device: torch.device) -> tuple[nn.Module, Preprocess, torch.optim.Optimizer, Any]:
     """Model, preprocessing (decided here, once: see `normalisation_for`), optimizer and schedule."""
     model = build_model(config, data.in_shape, data.num_classes, settings.weight_sources()).to(device)
     pre = normalisation_for(model, data.mean, data.std).module().to(device)
-    params = model.param_groups(config) if hasattr(model, "param_groups") else model.parameters()
-    opt = make_optimizer(params, config)
-    sched = make_schedule(opt, config, settings.max_epochs)
+    params = model.param_groups(config.optimizer.lr) if hasattr(model, "param_groups") else model.parameters()
+    opt = make_optimizer(params, config.optimizer)
+    sched = make_schedule(opt, config.schedule, settings.max_epochs)
     return model, pre, opt, sched
 
 
@@ -225,7 +225,8 @@ def to_device(data: TrialData, settings: TrainSettings, device: torch.device) ->
 class Trial:
     """One configuration being trained: what `setup` builds, and where training stands."""
 
-    config: dict[str, Any]
+    config: dict[str, Any]               # as sampled: what the checkpoint keeps
+    cfg: TrialConfig                     # the same, typed
     settings: TrainSettings
     num_classes: int
     model: nn.Module
@@ -262,12 +263,13 @@ class Trial:
 
 def setup(config: dict[str, Any], data: TrialData, settings: TrainSettings, start: TrialState | None = None) -> Trial:
     """Build everything a trial trains with, seeded; restored from `start` when given."""
+    cfg = parse_trial_config(config)  # the boundary: Ray's flat dict becomes the typed config here
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     device = pick_device(settings.device)
-    seed = int(config.get("seed", settings.seed))
+    seed = settings.seed if cfg.seed is None else cfg.seed
     torch.manual_seed(seed)
-    model, pre, opt, sched = build(config, data, settings, device)
+    model, pre, opt, sched = build(cfg, data, settings, device)
     prepare_device(device, settings.cudnn_benchmark, settings.gpu_fraction)
     bf16, channels_last = use_bf16(settings.precision, device), use_channels_last(settings.channels_last, model, device)
     if channels_last:
@@ -276,10 +278,10 @@ def setup(config: dict[str, Any], data: TrialData, settings: TrainSettings, star
     on_device = to_device(data, settings, device)
     micro = settings.micro_batch
     if micro is None and device.type == "cuda" and settings.memory_fit:
-        peak = cuda_step_peak(model, pre, on_device.x_train, on_device.y_train, config, StepOptions(bf16, channels_last))
-        micro = choose_micro_batch(int(config.get("batch_size", 128)), peak,
+        peak = cuda_step_peak(model, pre, on_device.x_train, on_device.y_train, cfg.loss, StepOptions(bf16, channels_last))
+        micro = choose_micro_batch(cfg.batch_size, peak,
                                    gpu_budget_bytes(device, settings.gpu_fraction))
-    trial = Trial(config, settings, data.num_classes, model, pre, opt, sched, gen, on_device,
+    trial = Trial(dict(config), cfg, settings, data.num_classes, model, pre, opt, sched, gen, on_device,
                   StepOptions(bf16, channels_last, micro), count_parameters(model),
                   inference_ms(model, pre, on_device.x_val))
     if start is not None:  # last: the memory profile above draws random numbers (dropout) of its own
@@ -296,13 +298,13 @@ def one_epoch(t: Trial) -> EpochReport:
     # only a fresh trial's first epoch is timed: later ones may slow down with the machine's load
     limit = t.settings.max_epoch_seconds if t.epoch == 1 else None
     d = t.data
-    tr = train_one_epoch(t.model, t.pre, t.opt, d.x_train, d.y_train, t.config, t.gen, d.class_weights, d.draws,
+    tr = train_one_epoch(t.model, t.pre, t.opt, d.x_train, d.y_train, t.cfg, t.gen, d.class_weights, d.draws,
                          t.opts, limit)
     speed = tr["seen"] / max(time.perf_counter() - t0, 1e-9)
     if M.PROJECTED_EPOCH_SECONDS in tr:  # too expensive for this search's budget: no epoch's results
         return EpochReport(0, speed, t.param_count, stopped_by=StopReason.TOO_SLOW,
                            projected_epoch_seconds=tr[M.PROJECTED_EPOCH_SECONDS])
-    va = evaluate(t.model, t.pre, d.x_val, d.y_val, t.config, t.num_classes, t.settings.eval_batch_size)
+    va = evaluate(t.model, t.pre, d.x_val, d.y_val, t.cfg, t.num_classes, t.settings.eval_batch_size)
     lr = t.opt.param_groups[0]["lr"]  # the rate this epoch trained at, before the schedule steps
     diverged = bool(tr[M.DIVERGED]) or not math.isfinite(va[M.VAL_LOSS])
     if not diverged:
@@ -312,7 +314,7 @@ def one_epoch(t: Trial) -> EpochReport:
     return EpochReport(t.epoch, speed, t.param_count, val_loss=va[M.VAL_LOSS], val_acc=va[M.VAL_ACC],
                        val_f1=va[M.VAL_F1], train_loss=tr[M.TRAIN_LOSS], train_acc=tr[M.TRAIN_ACC], lr=lr,
                        epoch_seconds=time.perf_counter() - t0, inference_ms=t.inference_ms,
-                       micro_batch=t.opts.micro_batch or int(t.config.get("batch_size", 128)),
+                       micro_batch=t.opts.micro_batch or t.cfg.batch_size,
                        diverged=diverged, stopped_by=stop_reason(t, diverged))
 
 
@@ -320,7 +322,7 @@ def stop_reason(t: Trial, diverged: bool) -> StopReason | None:
     """Why `t` ends itself after the epoch it just trained, if it does."""
     if diverged:
         return StopReason.DIVERGED
-    patience = int(t.config.get("patience", 0))
+    patience = t.cfg.patience or 0
     if patience and t.bad_epochs >= patience and t.epoch < t.settings.max_epochs:
         return StopReason.PATIENCE
     return None

@@ -2,6 +2,7 @@
 and every loss agrees with its output (MSE/MSLE/KL compare softmax with one-hot targets)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -9,8 +10,19 @@ import torch.nn.functional as F
 
 from .registry import Registry
 
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """The loss knobs of a trial (defaults and ranges: `trainables.knobs.KNOBS`)."""
+
+    name: str               # knob `loss`
+    label_smoothing: float  # cross_entropy, kl_div
+    focal_gamma: float      # focal
+
+
 # (logits [B, K], targets [B], class_weights [K] | None, config) -> scalar loss
-LossFn = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None", dict], torch.Tensor]
+LossFn = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None", LossConfig], torch.Tensor]
 LOSSES: Registry[LossFn] = Registry("loss")
 
 
@@ -27,12 +39,12 @@ def _weighted_mean(per_sample: torch.Tensor, targets: torch.Tensor, w: torch.Ten
 
 @LOSSES.register("cross_entropy")
 def cross_entropy(logits, targets, w, cfg):
-    return F.cross_entropy(logits, targets, weight=w, label_smoothing=cfg.get("label_smoothing", 0.0))
+    return F.cross_entropy(logits, targets, weight=w, label_smoothing=cfg.label_smoothing)
 
 
 @LOSSES.register("focal")
 def focal(logits, targets, w, cfg):
-    gamma = cfg.get("focal_gamma", 2.0)
+    gamma = cfg.focal_gamma
     logp = F.log_softmax(logits.float(), 1).gather(1, targets[:, None]).squeeze(1)
     per = -((1 - logp.exp()) ** gamma) * logp
     return _weighted_mean(per, targets, w)
@@ -58,14 +70,14 @@ def hinge(logits, targets, w, cfg):
 
 @LOSSES.register("kl_div")
 def kl_div(logits, targets, w, cfg):
-    eps = cfg.get("label_smoothing", 0.0)
+    eps = cfg.label_smoothing
     k = logits.shape[1]
     target = _one_hot(logits.float(), targets) * (1 - eps) + eps / k
     per = F.kl_div(F.log_softmax(logits.float(), 1), target, reduction="none").sum(1)
     return _weighted_mean(per, targets, w)
 
 
-def compute_loss(logits: torch.Tensor, targets: torch.Tensor, config: dict,
+def compute_loss(logits: torch.Tensor, targets: torch.Tensor, config: LossConfig,
                  class_weights: torch.Tensor | None = None) -> torch.Tensor:
-    """`config["loss"]` (default cross_entropy) of logits against integer targets."""
-    return LOSSES.get(config.get("loss", "cross_entropy"))(logits, targets, class_weights, config)
+    """`config.name` of logits against integer targets."""
+    return LOSSES.get(config.name)(logits, targets, class_weights, config)

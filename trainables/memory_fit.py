@@ -10,13 +10,13 @@ refused with `DoesNotFit` before it trains, instead of crashing with an out-of-m
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 from torch import nn
 
 from .device_speed import StepOptions, autocast, to_memory_format
-from .losses import compute_loss
+from .losses import LossConfig, compute_loss
 
 MIN_MICRO_BATCH = 4  # below this, batch norm statistics are too noisy to be the same model
 HEADROOM = 0.9       # of the budget: the allocator's fragmentation and cuDNN workspaces need the rest
@@ -53,7 +53,7 @@ def choose_micro_batch(batch_size: int, peak_bytes: Callable[[int], float], budg
         micro //= 2
 
 
-def cuda_step_peak(model: nn.Module, pre: nn.Module, x: torch.Tensor, y: torch.Tensor, config: dict[str, Any],
+def cuda_step_peak(model: nn.Module, pre: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: LossConfig,
                    opts: StepOptions) -> Callable[[int], float]:
     """A `peak_bytes` for `choose_micro_batch`: CUDA peak of forward + backward at n images, plus
     the optimizer state still to come. Gradients are cleared after; weights and buffers are left as they were."""
@@ -71,7 +71,7 @@ def cuda_step_peak(model: nn.Module, pre: nn.Module, x: torch.Tensor, y: torch.T
         try:
             with autocast(device, opts.bf16):
                 logits = model(to_memory_format(pre(x[idx.to(x.device)]), opts.channels_last))
-            compute_loss(logits.float(), y[idx.to(device)], config).backward()
+            compute_loss(logits.float(), y[idx.to(device)], loss).backward()
             torch.cuda.synchronize(device)
             return torch.cuda.max_memory_allocated(device) + OPTIMIZER_SLOTS * trainable
         finally:

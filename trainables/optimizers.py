@@ -1,23 +1,36 @@
 """Optimizers by name. L2 regularisation is the optimizer's weight decay."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import torch
 
 from .registry import Registry
 
-OptimizerFactory = Callable[[Iterable[Any], dict[str, Any]], torch.optim.Optimizer]
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """The optimizer knobs of a trial (defaults and ranges: `trainables.knobs.KNOBS`)."""
+
+    name: str              # knob `optimizer`
+    lr: float
+    momentum: float        # sgd, rmsprop
+    nesterov: bool         # sgd
+    weight_decay: float
+
+
+OptimizerFactory = Callable[[Iterable[Any], OptimizerConfig], torch.optim.Optimizer]
 OPTIMIZERS: Registry[OptimizerFactory] = Registry("optimizer")
 
 
-def _common(cfg: dict[str, Any]) -> dict[str, Any]:
-    return {"lr": cfg.get("lr", 1e-3), "weight_decay": cfg.get("weight_decay", 0.0)}
+def _common(c: OptimizerConfig) -> dict[str, Any]:
+    return {"lr": c.lr, "weight_decay": c.weight_decay}
 
 
 OPTIMIZERS.register("sgd", lambda p, c: torch.optim.SGD(
-    p, momentum=c.get("momentum", 0.0), nesterov=c.get("nesterov", False) and c.get("momentum", 0.0) > 0, **_common(c)))
-OPTIMIZERS.register("rmsprop", lambda p, c: torch.optim.RMSprop(p, momentum=c.get("momentum", 0.0), **_common(c)))
+    p, momentum=c.momentum, nesterov=c.nesterov and c.momentum > 0, **_common(c)))
+OPTIMIZERS.register("rmsprop", lambda p, c: torch.optim.RMSprop(p, momentum=c.momentum, **_common(c)))
 OPTIMIZERS.register("adagrad", lambda p, c: torch.optim.Adagrad(p, **_common(c)))
 OPTIMIZERS.register("adadelta", lambda p, c: torch.optim.Adadelta(p, **_common(c)))
 OPTIMIZERS.register("adam", lambda p, c: torch.optim.Adam(p, **_common(c)))
@@ -27,6 +40,6 @@ OPTIMIZERS.register("nadam", lambda p, c: torch.optim.NAdam(p, **_common(c)))
 OPTIMIZERS.register("radam", lambda p, c: torch.optim.RAdam(p, **_common(c)))
 
 
-def make_optimizer(params: Iterable[Any], config: dict[str, Any]) -> torch.optim.Optimizer:
-    """Build `config["optimizer"]` (default adam) over `params` (tensors or param groups)."""
-    return OPTIMIZERS.get(config.get("optimizer", "adam"))(params, config)
+def make_optimizer(params: Iterable[Any], config: OptimizerConfig) -> torch.optim.Optimizer:
+    """Build `config.name` over `params` (tensors or param groups)."""
+    return OPTIMIZERS.get(config.name)(params, config)

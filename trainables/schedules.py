@@ -1,6 +1,7 @@
 """Learning-rate schedules by name, stepped once per epoch (`plateau` watches val_loss)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -9,24 +10,35 @@ from torch.optim import lr_scheduler as S
 from .registry import Registry
 
 
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """The schedule knobs of a trial (defaults and ranges: `trainables.knobs.KNOBS`)."""
+
+    name: str               # knob `schedule`
+    step_size: int          # step: epochs between drops
+    lr_gamma: float         # step: factor per drop; exponential: factor per epoch
+    plateau_factor: float
+    plateau_patience: int
+
+
 class _Constant(S.LambdaLR):
     def __init__(self, opt: torch.optim.Optimizer) -> None:
         super().__init__(opt, lambda _: 1.0)
 
 
-ScheduleFactory = Callable[[torch.optim.Optimizer, dict[str, Any], int], Any]
+ScheduleFactory = Callable[[torch.optim.Optimizer, ScheduleConfig, int], Any]
 SCHEDULES: Registry[ScheduleFactory] = Registry("schedule")
 SCHEDULES.register("none", lambda o, c, n: _Constant(o))
-SCHEDULES.register("step", lambda o, c, n: S.StepLR(o, step_size=c.get("step_size", 3), gamma=c.get("lr_gamma", 0.5)))
-SCHEDULES.register("exponential", lambda o, c, n: S.ExponentialLR(o, gamma=c.get("lr_gamma", 0.9)))
+SCHEDULES.register("step", lambda o, c, n: S.StepLR(o, step_size=c.step_size, gamma=c.lr_gamma))
+SCHEDULES.register("exponential", lambda o, c, n: S.ExponentialLR(o, gamma=c.lr_gamma))
 SCHEDULES.register("cosine", lambda o, c, n: S.CosineAnnealingLR(o, T_max=max(1, n)))
 SCHEDULES.register("plateau", lambda o, c, n: S.ReduceLROnPlateau(
-    o, mode="min", factor=c.get("plateau_factor", 0.1), patience=c.get("plateau_patience", 3)))
+    o, mode="min", factor=c.plateau_factor, patience=c.plateau_patience))
 
 
-def make_schedule(optimizer: torch.optim.Optimizer, config: dict[str, Any], max_epochs: int) -> Any:
-    """Build `config["schedule"]` (default none) for a run of `max_epochs` epochs."""
-    return SCHEDULES.get(config.get("schedule", "none"))(optimizer, config, max_epochs)
+def make_schedule(optimizer: torch.optim.Optimizer, config: ScheduleConfig, max_epochs: int) -> Any:
+    """Build `config.name` for a run of `max_epochs` epochs."""
+    return SCHEDULES.get(config.name)(optimizer, config, max_epochs)
 
 
 def step_schedule(schedule: Any, val_loss: float) -> None:

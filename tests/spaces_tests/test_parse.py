@@ -80,6 +80,9 @@ def test_warm_start_points_are_checked(tmp_path, point, problem):
     ("dropout_rate: {type: float, low: 0, high: 0.5}", "not a parameter the trainable understands"),
     ("mlp_dropout_1: {type: float, low: 0, high: 1.5}", "1.5 is outside the allowed range"),
     ("seed: {type: int, low: 0, high: 3}", "'seed' is reserved"),
+    ("filters: {type: int, low: 8, high: 64}", "not a parameter the trainable understands"),  # only per block
+    ("mlp_layers: {type: int, low: 1, high: 2}\nfilters: {type: categorical, choices: [16], per_block: mlp_layers}",
+     "per_block must be 'conv_blocks': the model reads one value per conv_blocks, not per mlp_layers"),
 ])
 def test_space_checked_against_trainable_knobs(tmp_path, body, problem):
     space = load_space(write(tmp_path, body))

@@ -10,11 +10,11 @@ import torch
 
 from spaces import define_by_run, get_preset, list_presets
 from tests.conftest import synthetic_images
-from trainables.augment import augmentation_strengths
 from trainables.data.split import TrialData
 from trainables.loop import TrainSettings, build, class_weight_tensor, l1_penalty
 from trainables.losses import compute_loss
 from trainables.schedules import step_schedule
+from trainables.trial_config import parse_trial_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 N_CONFIGS = 300
@@ -42,18 +42,19 @@ def test_every_sampled_config_trains_one_step(preset):
         consts = fn(trial)  # suggests first, so trial.params is filled
         config = {**trial.params, **consts}
         data = datasets[shapes[i % 2]]
-        model, pre, opt, sched = build(config, data, TrainSettings(max_epochs=3), torch.device("cpu"))
+        cfg = parse_trial_config(config)
+        model, pre, opt, sched = build(cfg, data, TrainSettings(max_epochs=3), torch.device("cpu"))
         model.train()
         gen = torch.Generator().manual_seed(i)
-        strengths = augmentation_strengths(config)
+        strengths = dict(cfg.augment)
         x = torch.from_numpy(data.x_train)
         xb = pre(x, strengths, gen)
         assert xb.shape == x.shape and torch.isfinite(xb).all()
         logits = model(xb)
         assert logits.shape == (4, 10)
         weights = class_weight_tensor(data.y_train, 10) if i % 3 == 0 else None
-        loss = compute_loss(logits, torch.from_numpy(data.y_train), config, weights)
-        loss = loss + config.get("l1", 0.0) * l1_penalty(model)
+        loss = compute_loss(logits, torch.from_numpy(data.y_train), cfg.loss, weights)
+        loss = loss + cfg.l1 * l1_penalty(model)
         assert math.isfinite(loss.item()), config
         opt.zero_grad()
         loss.backward()

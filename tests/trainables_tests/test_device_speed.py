@@ -17,6 +17,7 @@ from trainables.data import ImageData, make_trial_data
 from trainables.device_speed import StepOptions, cpu_has_amx, use_bf16, use_channels_last
 from trainables.loop import TrainSettings, build, run, to_device_uint8, train_one_epoch
 from trainables.memory_fit import DoesNotFit, choose_micro_batch, dataset_fits
+from trainables.trial_config import parse_trial_config
 
 LENET = {"family": "lenet5", "activation": "relu", "optimizer": "sgd", "lr": 0.05, "momentum": 0.9,
          "batch_size": 64, "dense_dropout": 0.0, "pool": "max"}
@@ -34,12 +35,13 @@ def data():
 def one_epoch(config, data, opts: StepOptions):
     """Model and epoch summary after one epoch; the summary also counts forward passes and optimizer steps."""
     torch.manual_seed(0)
-    model, pre, opt, _ = build(config, data, TrainSettings(max_epochs=1), torch.device("cpu"))
+    cfg = parse_trial_config(config)
+    model, pre, opt, _ = build(cfg, data, TrainSettings(max_epochs=1), torch.device("cpu"))
     x, y = to_device_uint8(data.x_train, torch.device("cpu")), torch.from_numpy(data.y_train)
     counts = {"forwards": 0, "steps": 0}
     model.register_forward_hook(lambda *_: counts.__setitem__("forwards", counts["forwards"] + 1))
     opt.register_step_post_hook(lambda *_: counts.__setitem__("steps", counts["steps"] + 1))
-    out = train_one_epoch(model, pre, opt, x, y, config, torch.Generator().manual_seed(0), None, opts=opts)
+    out = train_one_epoch(model, pre, opt, x, y, cfg, torch.Generator().manual_seed(0), None, opts=opts)
     return model, {**out, **counts}
 
 
@@ -84,13 +86,13 @@ def test_bf16_and_channels_last_train_on_the_cpu_when_asked(data, monkeypatch) -
 
 
 def test_auto_turns_bf16_and_channels_last_on_only_where_they_are_native() -> None:
-    model = build(CNN, make_trial_data(ImageData("s", *synthetic_images(40, 10, (1, 28, 28), seed=0),
+    model = build(parse_trial_config(CNN), make_trial_data(ImageData("s", *synthetic_images(40, 10, (1, 28, 28), seed=0),
                                                  [str(i) for i in range(10)]), 0.25, 0),
                   TrainSettings(max_epochs=1), torch.device("cpu"))[0]
     cpu, amx = torch.device("cpu"), cpu_has_amx()
     assert use_bf16("auto", cpu) == amx and use_bf16("bf16", cpu) and not use_bf16("fp32", cpu)
     assert use_channels_last(None, model, cpu) == amx and use_channels_last(True, model, cpu)
-    mlp = build({"family": "mlp", "mlp_layers": 1, "mlp_units_1": 16}, make_trial_data(
+    mlp = build(parse_trial_config({"family": "mlp", "mlp_layers": 1, "mlp_units_1": 16}), make_trial_data(
         ImageData("s", *synthetic_images(40, 10, (1, 28, 28), seed=0), [str(i) for i in range(10)]), 0.25, 0),
         TrainSettings(max_epochs=1), cpu)[0]
     assert not use_channels_last(None, mlp, cpu)  # no convolutions: nothing to reorder
@@ -134,10 +136,10 @@ def test_gpu_memory_fit_splits_or_refuses_on_a_real_gpu(data) -> None:  # pragma
     from trainables.memory_fit import cuda_step_peak
 
     device = torch.device("cuda")
-    model, pre, opt, _ = build({**CNN, "batch_size": 256}, data, TrainSettings(max_epochs=1), device)
+    model, pre, opt, _ = build(parse_trial_config({**CNN, "batch_size": 256}), data, TrainSettings(max_epochs=1), device)
     x, y = to_device_uint8(data.x_train, device), torch.from_numpy(data.y_train).to(device)
     before = [b.clone() for b in model.buffers()]
-    peak = cuda_step_peak(model, pre, x, y, CNN, StepOptions())
+    peak = cuda_step_peak(model, pre, x, y, parse_trial_config(CNN).loss, StepOptions())
     full, quarter = peak(256), peak(64)
     assert quarter < full
     assert all(torch.equal(a, b) for a, b in zip(before, model.buffers()))  # profiling left BN statistics alone

@@ -25,7 +25,7 @@ def test_balanced_training_runs_and_learns_the_minority_class() -> None:
     keep = np.concatenate([np.flatnonzero(y == 0), np.flatnonzero(y == 1)[:40]])   # 200 vs 40
     data = make_trial_data(ImageData("imb", x[keep], y[keep], ["major", "minor"]), 0.25, seed=0)
     results = []
-    run({"family": "mlp", "mlp_layers": 1, "mlp_units_0": 16, "lr": 0.01, "batch_size": 16}, data,
+    run({"family": "mlp", "mlp_layers": 1, "mlp_units_1": 16, "lr": 0.01, "batch_size": 16}, data,
         TrainSettings(max_epochs=2, sampling="balanced", num_threads=1), lambda m, s: results.append(m.metrics()))
     assert len(results) == 2 and results[-1]["val_f1_macro"] > 0.9
 

@@ -15,6 +15,7 @@ from trainables.data import ImageData, make_trial_data
 from trainables.loop import TrainSettings, build, run
 from trainables.models import build_model
 from trainables.optimizers import make_optimizer
+from trainables.trial_config import parse_trial_config
 
 BACKBONES = ["test_resnet.r160_in1k", "test_efficientnet.r160_in1k", "test_convnext.r160_in1k", "test_vit.r160_in1k"]
 
@@ -32,7 +33,8 @@ def _one_step(cfg: dict[str, Any]) -> tuple[torch.nn.Module, dict[str, torch.Ten
     torch.manual_seed(0)
     model = build_model(cfg, (1, 28, 28), 10)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    opt = make_optimizer(model.param_groups(cfg), cfg)
+    optimizer = parse_trial_config(cfg).optimizer
+    opt = make_optimizer(model.param_groups(optimizer.lr), optimizer)
     model.train()
     x, y = torch.randn(8, 1, 28, 28), torch.arange(8) % 10
     for _ in range(2):
@@ -74,7 +76,7 @@ def test_full_trains_every_backbone_parameter_and_lr_mult_sets_groups() -> None:
     model, before = _one_step(cfg)
     params = {"backbone." + n for n, _ in model.backbone.named_parameters()}
     assert params <= _changed(model, before, "backbone.")
-    groups = model.param_groups(cfg)
+    groups = model.param_groups(1e-2)
     assert [g["lr"] for g in groups] == pytest.approx([1e-2, 1e-3])
     assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
 
@@ -86,7 +88,7 @@ def test_frozen_warmup_epochs_in_the_training_loop() -> None:
     cfg = _config("test_resnet.r160_in1k", finetune="full", frozen_warmup_epochs=1, batch_size=32, seed=3)
     settings = TrainSettings(max_epochs=2, device="cpu")
     torch.manual_seed(3)
-    initial, _, _, _ = build(cfg, data, settings, torch.device("cpu"))
+    initial, _, _, _ = build(parse_trial_config(cfg), data, settings, torch.device("cpu"))
     states: list[TrialState] = []
     reports: list[dict[str, Any]] = []
     # the state holds live tensors (the Ray adapter saves it at once); copy it as a checkpoint would
@@ -100,6 +102,6 @@ def test_frozen_warmup_epochs_in_the_training_loop() -> None:
     assert all(r["inference_ms"] > 0 and r["param_count"] == sum(p.numel() for p in initial.parameters())
                for r in reports)
     # the timm model normalises with its own stats, not the dataset's
-    _, pre, _, _ = build(cfg, data, settings, torch.device("cpu"))
+    _, pre, _, _ = build(parse_trial_config(cfg), data, settings, torch.device("cpu"))
     assert pre.mean.flatten().tolist() == pytest.approx(list(initial.data_mean))
     assert not np.allclose(pre.mean.flatten().numpy(), data.mean)

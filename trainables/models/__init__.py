@@ -1,35 +1,55 @@
-"""Model families by name. A family is `build(config, in_shape, num_classes) -> nn.Module`."""
+"""Model families by name. A family is a typed config (its knobs) and `build(config, in_shape, num_classes)`."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from torch import nn
 
 from ..registry import Registry
 
-ModelFactory = Callable[[dict[str, Any], tuple[int, int, int], int], nn.Module]
-MODELS: Registry[ModelFactory] = Registry("model family")
+if TYPE_CHECKING:
+    from ..trial_config import TrialConfig
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """A registered family: `config` is the frozen dataclass of its knobs (field names are knob names,
+    `name` is the family), `build(config, in_shape, num_classes[, weights=])` makes the model."""
+
+    config: type
+    build: Callable[..., nn.Module]
+    uses_weights: bool = False  # build takes the experiment's WeightSources (pretrained backbones)
+
+
+MODELS: Registry[ModelFamily] = Registry("model family")
 
 from . import cnn, lenet, mlp, timm_family  # noqa: E402,F401  (register the built-in families)
 from .pretrained import WeightSources, WeightsUnavailable  # noqa: E402
 
 
-def build_model(config: dict[str, Any], in_shape: tuple[int, int, int], num_classes: int,
+def build_model(config: TrialConfig | Mapping[str, Any], in_shape: tuple[int, int, int], num_classes: int,
                 weights: WeightSources | None = None) -> nn.Module:
-    """Build `config["family"]` for inputs of shape (C, H, W).
+    """Build the trial's model family for inputs of shape (C, H, W).
+
+    A flat dict (a saved trial's config, e.g. a checkpoint's or a bundle's) goes through
+    `parse_trial_config` first, with the same checks and defaults as a trial.
 
     Example:
         >>> build_model({"family": "lenet5"}, (1, 28, 28), 10)  # doctest: +ELLIPSIS
         LeNet5(...)
     """
-    factory = MODELS.get(config.get("family", "cnn"))
-    if weights is not None and getattr(factory, "uses_weights", False):  # families with pretrained weights
-        return factory(config, in_shape, num_classes, weights=weights)  # type: ignore[call-arg]
-    return factory(config, in_shape, num_classes)
+    from ..trial_config import TrialConfig, parse_trial_config
+
+    cfg = config if isinstance(config, TrialConfig) else parse_trial_config(config)
+    family = MODELS.get(cfg.model.name)
+    if weights is not None and family.uses_weights:
+        return family.build(cfg.model, in_shape, num_classes, weights=weights)
+    return family.build(cfg.model, in_shape, num_classes)
 
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["MODELS", "WeightSources", "WeightsUnavailable", "build_model", "count_parameters"]
+__all__ = ["MODELS", "ModelFamily", "WeightSources", "WeightsUnavailable", "build_model", "count_parameters"]

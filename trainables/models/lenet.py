@@ -1,12 +1,22 @@
 """LeNet-5 (LeCun et al., 1998), as our users build it: two 5x5 convs, dense 120-84."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from torch import nn
 
 from ..activations import make_activation
-from . import MODELS
+from . import MODELS, ModelFamily
+
+
+@dataclass(frozen=True)
+class LeNetConfig:
+    """Knobs of the `lenet5` family (defaults and ranges: `trainables.knobs.KNOBS`)."""
+
+    name: str
+    activation: str
+    dense_dropout: float
+    pool: str                # max | avg
 
 
 class LeNet5(nn.Module):
@@ -33,7 +43,8 @@ class LeNet5(nn.Module):
         return self.classifier(self.features(x))
 
 
-@MODELS.register("lenet5")
-def build_lenet5(cfg: dict[str, Any], in_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
-    return LeNet5(in_shape, num_classes, cfg.get("activation", "relu"), cfg.get("dense_dropout", 0.0),
-                  cfg.get("pool", "max"))
+def build_lenet5(cfg: LeNetConfig, in_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+    return LeNet5(in_shape, num_classes, cfg.activation, cfg.dense_dropout, cfg.pool)
+
+
+MODELS.register("lenet5", ModelFamily(LeNetConfig, build_lenet5))

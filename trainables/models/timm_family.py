@@ -9,6 +9,7 @@ backbone's pretrained mean/std, which the model exposes as `data_mean`/`data_std
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -17,17 +18,34 @@ from torch import nn
 
 from .. import finetune
 from ..activations import make_activation
-from . import MODELS
+from . import MODELS, ModelFamily
 from .pretrained import WeightSources, backbone_cfg, create_backbone
 
 
-def _head(width: int, num_classes: int, cfg: dict[str, Any]) -> nn.Sequential:
+@dataclass(frozen=True)
+class TimmConfig:
+    """Knobs of the `timm` family (defaults and ranges: `trainables.knobs.KNOBS`)."""
+
+    name: str
+    backbone: str              # a timm model name, optionally with a pretrained tag
+    pretrained: bool
+    image_size: int            # 0: the backbone's pretrained resolution
+    finetune: str              # linear_probe | full | last_k (trainables.finetune.POLICIES)
+    unfreeze_stages: int       # last_k
+    backbone_lr_mult: float
+    frozen_warmup_epochs: int
+    head_dropout: float
+    head_hidden: int           # 0: no hidden layer
+    head_activation: str
+
+
+def _head(width: int, num_classes: int, cfg: TimmConfig) -> nn.Sequential:
     layers: list[nn.Module] = []
-    drop, hidden = float(cfg.get("head_dropout", 0.0)), int(cfg.get("head_hidden", 0))
+    drop, hidden = cfg.head_dropout, cfg.head_hidden
     if drop > 0:
         layers.append(nn.Dropout(drop))
     if hidden > 0:
-        layers += [nn.Linear(width, hidden), make_activation(cfg.get("head_activation", "relu"))]
+        layers += [nn.Linear(width, hidden), make_activation(cfg.head_activation)]
         if drop > 0:
             layers.append(nn.Dropout(drop))
         width = hidden
@@ -48,13 +66,15 @@ class TimmClassifier(nn.Module):
     """backbone (pooled features) -> head; resizes inputs to `image_size`; applies a fine-tuning policy."""
 
     def __init__(self, backbone: nn.Module, head: nn.Module, image_size: tuple[int, int],
-                 policy: str = "full", unfreeze_stages: int = 1, frozen_warmup_epochs: int = 0) -> None:
+                 policy: str = "full", unfreeze_stages: int = 1, frozen_warmup_epochs: int = 0,
+                 backbone_lr_mult: float = 1.0) -> None:
         super().__init__()
         self.backbone, self.head = backbone, head
         self.image_size = image_size
         self.stages = finetune.backbone_stages(backbone)
         self.trained_backbone = finetune.trainable_backbone_params(self.stages, policy, unfreeze_stages)
         self.frozen_warmup_epochs = frozen_warmup_epochs
+        self.backbone_lr_mult = backbone_lr_mult
         self._frozen: list[nn.Module] = []
         self.begin_epoch(1)
 
@@ -70,13 +90,12 @@ class TimmClassifier(nn.Module):
             m.eval()
         return self
 
-    def param_groups(self, config: dict[str, Any]) -> list[dict[str, Any]]:
+    def param_groups(self, lr: float) -> list[dict[str, Any]]:
         """Optimizer groups: the head at `lr` first, then the trained backbone at `lr * backbone_lr_mult`."""
-        lr = float(config.get("lr", 1e-3))
         groups = [{"params": list(self.head.parameters()), "lr": lr}]
         backbone = [p for n, p in self.backbone.named_parameters() if n in self.trained_backbone]
         if backbone:
-            groups.append({"params": backbone, "lr": lr * float(config.get("backbone_lr_mult", 1.0))})
+            groups.append({"params": backbone, "lr": lr * self.backbone_lr_mult})
         return groups
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,29 +104,25 @@ class TimmClassifier(nn.Module):
         return self.head(self.backbone(x))
 
 
-def build_timm(cfg: dict[str, Any], in_shape: tuple[int, int, int], num_classes: int,
+def build_timm(cfg: TimmConfig, in_shape: tuple[int, int, int], num_classes: int,
                weights: WeightSources | None = None) -> TimmClassifier:
     """A timm backbone for (C, H, W) inputs with a new `num_classes` head."""
     from timm.data import resolve_model_data_config
 
-    name, pretrained = cfg.get("backbone", "resnet18"), bool(cfg.get("pretrained", True))
     channels = in_shape[0]
-    default = backbone_cfg(name)
-    size = int(cfg.get("image_size", 0)) or (default.get("input_size") or (3, 224, 224))[-1]
+    default = backbone_cfg(cfg.backbone)
+    size = cfg.image_size or (default.get("input_size") or (3, 224, 224))[-1]
     # fixed-size models (ViT/DeiT) are built for the chosen size; timm resamples position embeddings on load
     extra = {"img_size": size} if default.get("fixed_input_size") else {}
-    backbone = create_backbone(name, pretrained, channels, weights, **extra)
+    backbone = create_backbone(cfg.backbone, cfg.pretrained, channels, weights, **extra)
     data_cfg = resolve_model_data_config(backbone)
-    policy = str(cfg.get("finetune", "linear_probe" if pretrained else "full"))
-    k = int(cfg.get("unfreeze_stages", 1))
     # head_hidden_size: the pooled width after a pre-logits layer (MobileNetV3's conv_head), else num_features
     width = getattr(backbone, "head_hidden_size", None) or backbone.num_features
-    model = TimmClassifier(backbone, _head(width, num_classes, cfg), (size, size),
-                           policy, k, int(cfg.get("frozen_warmup_epochs", 0)))
+    model = TimmClassifier(backbone, _head(width, num_classes, cfg), (size, size), cfg.finetune,
+                           cfg.unfreeze_stages, cfg.frozen_warmup_epochs, cfg.backbone_lr_mult)
     model.data_mean = _channel_stats(tuple(data_cfg["mean"]), channels)
     model.data_std = _channel_stats(tuple(data_cfg["std"]), channels)
     return model
 
 
-build_timm.uses_weights = True  # type: ignore[attr-defined]  # build_model passes the experiment's WeightSources
-MODELS.register("timm", build_timm)
+MODELS.register("timm", ModelFamily(TimmConfig, build_timm, uses_weights=True))
