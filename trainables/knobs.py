@@ -86,6 +86,9 @@ KNOBS: dict[str, Knob] = {
     "dense_layers": Knob("dense layers in the head (cnn)", low=0, high=8, kind=int),
     "dense_units": Knob("units per dense layer (cnn)", low=1, kind=int),
     "dense_dropout": Knob("dropout in the dense head (cnn, lenet5)", low=0.0, high=0.95),
+    "resnet_width": Knob("channels of the first residual stage, doubled per stage (resnet)", low=1, kind=int),
+    "resnet_stages": Knob("residual stages; each after the first halves the resolution (resnet)", low=1, high=6, kind=int),
+    "resnet_blocks": Knob("residual blocks per stage (resnet)", low=1, high=8, kind=int),
     # timm family: a pretrained backbone and a new head
     "backbone": Knob("timm model name (timm)", check=lambda v: _timm_name_problem(v)),
     "pretrained": Knob("start from pretrained weights (timm)", kind=bool),
@@ -94,7 +97,7 @@ KNOBS: dict[str, Knob] = {
     "backbone_lr_mult": Knob("backbone learning rate as a multiple of the head's (timm)", low=0.0, high=10.0,
                              low_open=True),
     "frozen_warmup_epochs": Knob("first epochs with the whole backbone frozen (timm)", low=0, kind=int),
-    "head_dropout": Knob("dropout in the new head (timm)", low=0.0, high=0.95),
+    "head_dropout": Knob("dropout before the linear head (timm, resnet)", low=0.0, high=0.95),
     "head_hidden": Knob("units of the head's hidden dense layer, 0 = none (timm)", low=0, kind=int),
     "head_activation": Knob("activation of the head's hidden layer (timm)", ACTIVATIONS),
     "image_size": Knob("input resolution the images are resized to, 0 = backbone default (timm)", low=0,

@@ -10,7 +10,7 @@ from ..registry import Registry
 ModelFactory = Callable[[dict[str, Any], tuple[int, int, int], int], nn.Module]
 MODELS: Registry[ModelFactory] = Registry("model family")
 
-from . import cnn, lenet, mlp, timm_family  # noqa: E402,F401  (register the built-in families)
+from . import cnn, lenet, mlp, resnet, timm_family  # noqa: E402,F401  (register the built-in families)
 from .pretrained import WeightSources, WeightsUnavailable  # noqa: E402
 
 
