@@ -43,7 +43,7 @@ class BasicBlock(nn.Module):
         return self.act(self.body(x) + self.shortcut(x))
 
 
-def resnet(in_shape: tuple[int, int, int], num_classes: int, width: int = 16, stages: int = 3, blocks: int = 1,
+def resnet(in_shape: tuple[int, int, int], num_classes: int, width: int = 32, stages: int = 3, blocks: int = 1,
            dropout: float = 0.0, activation: str = "relu") -> nn.Sequential:
     """A residual net: a 3x3 stem of `width` channels, `stages` stages of `blocks` basic blocks
     (stage i: `width * 2**i` channels, stride 2 from the second stage on), global average pooling,
