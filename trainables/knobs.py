@@ -117,7 +117,7 @@ def _drop(help: str, **kw: Any) -> Knob:
 
 KNOBS: dict[str, Knob] = {
     "family": Knob("model family", "cnn", MODELS),
-    "activation": Knob("activation function (mlp, cnn, lenet5)", "relu", ACTIVATIONS),
+    "activation": Knob("activation function (mlp, cnn, lenet5, resnet)", "relu", ACTIVATIONS),
     "optimizer": Knob("optimizer", "adam", OPTIMIZERS),
     "loss": Knob("loss function (all take logits)", "cross_entropy", LOSSES),
     "schedule": Knob("learning-rate schedule, stepped per epoch", "none", SCHEDULES),
@@ -153,6 +153,11 @@ KNOBS: dict[str, Knob] = {
     "dense_layers": Knob("dense layers in the head (cnn)", 1, low=0, high=8, kind=int),
     "dense_units": Knob("units per dense layer (cnn)", 128, low=1, kind=int),
     "dense_dropout": _drop("dropout in the dense head (cnn, lenet5)"),
+    # resnet family: residual stages with batch norm and global average pooling
+    "resnet_width": Knob("channels of the first residual stage, doubled per stage (resnet)", 32, low=1, kind=int),
+    "resnet_stages": Knob("residual stages; each after the first halves the resolution (resnet)", 3, low=1, high=6,
+                          kind=int),
+    "resnet_blocks": Knob("residual blocks per stage (resnet)", 1, low=1, high=8, kind=int),
     # timm family: a pretrained backbone and a new head
     "backbone": Knob("timm model name (timm)", "resnet18", check=_timm_name_problem),
     "pretrained": Knob("start from pretrained weights (timm)", True, kind=bool),
@@ -162,7 +167,7 @@ KNOBS: dict[str, Knob] = {
     "backbone_lr_mult": Knob("backbone learning rate as a multiple of the head's (timm)", 1.0, low=0.0, high=10.0,
                              low_open=True),
     "frozen_warmup_epochs": Knob("first epochs with the whole backbone frozen (timm)", 0, low=0, kind=int),
-    "head_dropout": _drop("dropout in the new head (timm)"),
+    "head_dropout": _drop("dropout before the linear head (timm, resnet)"),
     "head_hidden": Knob("units of the head's hidden dense layer, 0 = none (timm)", 0, low=0, kind=int),
     "head_activation": Knob("activation of the head's hidden layer (timm)", "relu", ACTIVATIONS),
     "image_size": Knob("input resolution the images are resized to, 0 = backbone default (timm)", 0, low=0,

@@ -4,7 +4,6 @@ real training step with a finite loss. Parametrized over the registries, so a ne
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import timm

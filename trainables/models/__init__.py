@@ -24,7 +24,7 @@ class ModelFamily:
 
 MODELS: Registry[ModelFamily] = Registry("model family")
 
-from . import cnn, lenet, mlp, timm_family  # noqa: E402,F401  (register the built-in families)
+from . import cnn, lenet, mlp, resnet, timm_family  # noqa: E402,F401  (register the built-in families)
 from .pretrained import WeightSources, WeightsUnavailable  # noqa: E402
 
 
