@@ -112,3 +112,33 @@ def test_priors_from_a_space_leave_constants_out():
     space = resolve_space("lenet5")
     sampler = prior_sampler_for(space, seed=0)
     assert "family" not in sampler.priors[0] and sampler.priors[0]["optimizer"] == "adam"
+
+
+def test_hpsearch_space_configs_are_valid_and_pickled_sampler_continues_the_same():
+    """On a real preset (conditional momentum and step_size) through hpsearch's define-by-run compile;
+    a sampler pickled mid-study (as Ray pickles its searcher) proposes what the original would have."""
+    import pickle
+
+    from spaces import define_by_run, resolve_space
+
+    space = resolve_space("lenet5")
+    fn = define_by_run(space)
+
+    def run(split_at: int | None) -> list[dict]:
+        sampler = prior_sampler_for(space, seed=11)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        configs = []
+        for i in range(30):
+            if i == split_at:
+                study.sampler = pickle.loads(pickle.dumps(study.sampler))
+            trial = study.ask()
+            consts = fn(trial)
+            configs.append({**trial.params, **consts})
+            study.tell(trial, -abs(trial.params["lr"] - 3e-3) - 0.01 * trial.params["dense_dropout"])
+        return configs
+
+    configs = run(None)
+    for c in configs:
+        space.check_config(c, path="trial")  # raises on an extra, out-of-range or condition-violating parameter
+    assert any("momentum" in c for c in configs) and any("step_size" in c for c in configs)
+    assert run(15) == configs
