@@ -35,7 +35,7 @@ def compare(table_path: str, methods: Sequence[str], seeds: Sequence[int], setti
     budgets_s = [60.0 * b for b in budgets_min]
     out: dict[str, Any] = {"table": str(table_path), "configs": len(table.curves), "table_best_val": table.best_val,
                            "settings": asdict(settings), "seeds": len(seeds), "budgets_min": list(budgets_min),
-                           "methods": {}}
+                           "rank_correlation_with_last_step": rank_correlations(table), "methods": {}}
     for m in methods:
         t0 = time.perf_counter()
         tasks = [(table_path, m, s, settings, budgets_s) for s in seeds]
@@ -50,6 +50,20 @@ def compare(table_path: str, methods: Sequence[str], seeds: Sequence[int], setti
                              "regret": _quartiles(regret), "test_acc": _quartiles(arr[:, :, 1]),
                              "no_result": int(np.isnan(regret).sum())}
     return out
+
+
+def rank_correlations(table: Table) -> dict[int, float | None]:
+    """Spearman correlation, over configurations that reached the last step, between the validation
+    accuracy at each step (a cheap fidelity) and at the last step (the full training)."""
+    import pandas as pd
+
+    last = max(c.steps for c in table.curves)
+    full = [c for c in table.curves if c.steps == last]
+    if len(full) < 3:
+        return {}
+    vals = pd.DataFrame([c.val_acc for c in full], columns=range(1, last + 1))
+    rho = vals.corr(method="spearman")[last]
+    return {int(k): (float(v) if np.isfinite(v) else None) for k, v in rho.items()}  # None: a constant step
 
 
 def _quartiles(a: np.ndarray) -> dict[str, list[float]]:
@@ -72,6 +86,10 @@ def markdown(result: dict[str, Any]) -> str:
             r, t = result["methods"][m]["regret"], result["methods"][m]["test_acc"]
             cells.append(f"{r['median'][i]:.4f} [{r['q25'][i]:.4f}, {r['q75'][i]:.4f}] / {t['median'][i]:.4f}")
         lines.append(f"| {b:g} | " + " | ".join(cells) + " |")
+    rho = result.get("rank_correlation_with_last_step") or {}
+    if rho:
+        lines += ["", "Spearman rank correlation of validation accuracy at each step with the last step: "
+                  + ", ".join(f"step {k}: {'n/a' if v is None else f'{v:.2f}'}" for k, v in rho.items())]
     lines += ["", "| method | what | seconds for all seeds |", "|---|---|---|"]
     lines += [f"| {m} | {v['doc']} | {v['seconds']:.1f} |" for m, v in result["methods"].items()]
     return "\n".join(lines) + "\n"

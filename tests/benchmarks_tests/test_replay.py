@@ -125,3 +125,12 @@ def test_build_table_trains_real_curves_and_resumes(tmp_path, fashion_dir):
     assert meta["train_images"] == 540 and meta["test_images"] == 200 and meta["build_seconds"] > 0
     with pytest.raises(SystemExit, match="differs"):
         build_table(parse_args(common + ["--configs", "3", "--seed", "1"]))
+
+
+def test_rank_correlation_of_each_step_with_the_last(tmp_path):
+    from benchmarks.replay.summary import rank_correlations
+
+    # steps 1 and 4 order the configs identically (rho 1); step 2 reverses the order (rho -1)
+    curves = [({"opt": "a", "x": x}, [v, 1 - v, 0.5, v + 0.1]) for x, v in ((0.1, 0.2), (0.2, 0.4), (0.3, 0.6))]
+    rho = rank_correlations(load_table(write_table(tmp_path / "t", curves)))
+    assert rho[1] == pytest.approx(1.0) and rho[2] == pytest.approx(-1.0) and rho[3] is None and rho[4] == pytest.approx(1.0)
