@@ -21,6 +21,7 @@ parameters are asked in and however trials interleave; TPE draws come from its o
 from __future__ import annotations
 
 import math
+import statistics
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,11 +45,13 @@ class PriorSchedule:
     tpe(n)       = tpe_max * clip((n - tpe_from) / (tpe_full - tpe_from), 0, 1)
     uniform(n)   = (1 - tpe(n)) * uniform
     incumbent(n) = (1 - tpe(n)) * (1 - uniform) * n / (n + incumbent_halfway)   (0 without results)
-    prior(n)     = the rest
+    prior(n)     = the rest, times `trust`; what trust takes goes to the incumbent (to uniform without one)
 
-    With the defaults: n=0 -> 80% prior, 20% uniform; n=4 -> 40% prior, 40% incumbent, 20% uniform,
-    then TPE's share grows linearly from n=4 to 90% at n=16 (`tpe_from`=4 plays the part of TPE's
-    random start-up trials, which it replaces: 4 rather than hpsearch's 3-10 uniform ones).
+    `trust` in [0, 1] is how well the prior explains the best trials so far (`PriorSampler.trust`,
+    after PriorBand's prior-vs-incumbent likelihood test); 1 before there are results.
+    With the defaults and full trust: n=0 -> 80% prior, 20% uniform; n=4 -> 40% prior, 40% incumbent,
+    20% uniform, then TPE's share grows linearly from n=4 to 90% at n=16 (`tpe_from`=4 plays the part
+    of TPE's random start-up trials, which it replaces: 4 rather than hpsearch's 3-10 uniform ones).
     """
 
     uniform: float = 0.2  # share of the non-TPE draws drawn uniformly, always
@@ -67,14 +70,20 @@ class PriorSchedule:
             raise ValueError(f"PriorSchedule.tpe_from={self.tpe_from}, tpe_full={self.tpe_full}: "
                              "need 0 <= tpe_from < tpe_full")
 
-    def probabilities(self, n_finished: int, has_incumbent: bool = True) -> dict[str, float]:
+    def probabilities(self, n_finished: int, has_incumbent: bool = True, trust: float = 1.0) -> dict[str, float]:
         """The probability of each mode (keys `MODES`) for a trial started after `n_finished` results."""
         ramp = (n_finished - self.tpe_from) / (self.tpe_full - self.tpe_from)
         tpe = self.tpe_max * min(1.0, max(0.0, ramp))
         rest = 1.0 - tpe
         uniform = rest * self.uniform
         inc = rest * (1 - self.uniform) * n_finished / (n_finished + self.incumbent_halfway) if has_incumbent else 0.0
-        return {"prior": rest - uniform - inc, "incumbent": inc, "uniform": uniform, "tpe": tpe}
+        prior = rest - uniform - inc
+        moved = prior * (1.0 - trust)
+        if has_incumbent:
+            inc += moved
+        else:
+            uniform += moved
+        return {"prior": prior - moved, "incumbent": inc, "uniform": uniform, "tpe": tpe}
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class PriorSampler(BaseSampler):
         spread: sd of prior draws, as a fraction of the (log-)normalised range.
         categorical_mass: probability a prior draw keeps the warm start's categorical value.
         mutation_spread, mutation_keep: the same two for draws around the incumbent.
+        top_fraction: the share of finished trials (best first) the prior's `trust` is judged on.
 
     Example:
         >>> sampler = PriorSampler([{"lr": 1e-3, "optimizer": "adam"}], seed=0)
@@ -101,8 +111,8 @@ class PriorSampler(BaseSampler):
     """
 
     def __init__(self, priors: Sequence[Mapping[str, Any]], *, seed: int = 0, schedule: PriorSchedule | None = None,
-                 spread: float = 0.15, categorical_mass: float = 0.6, mutation_spread: float = 0.08,
-                 mutation_keep: float = 0.8) -> None:
+                 spread: float = 0.15, categorical_mass: float = 0.6, mutation_spread: float = 0.12,
+                 mutation_keep: float = 0.7, top_fraction: float = 0.25) -> None:
         if not priors:
             raise ValueError("PriorSampler needs at least one prior configuration (got none)")
         for name, v in (("spread", spread), ("mutation_spread", mutation_spread)):
@@ -116,6 +126,7 @@ class PriorSampler(BaseSampler):
         self.schedule = schedule or PriorSchedule()
         self.spread, self.categorical_mass = spread, categorical_mass
         self.mutation_spread, self.mutation_keep = mutation_spread, mutation_keep
+        self.top_fraction = top_fraction
         self._tpe = TPESampler(seed=seed, n_startup_trials=0, multivariate=True, group=True, constant_liar=True)
         self._plans: dict[int, _Plan] = {}  # kept after the trial ends: `mode_of` answers for every trial
 
@@ -127,9 +138,10 @@ class PriorSampler(BaseSampler):
 
     def _plan(self, study: Study, trial: FrozenTrial) -> _Plan:
         if trial.number not in self._plans:
-            finished = study.get_trials(deepcopy=False, states=FINISHED)
-            best = incumbent(finished, study.direction)
-            probs = self.schedule.probabilities(len(finished), best is not None)
+            finished = ranked(study.get_trials(deepcopy=False, states=FINISHED), study.direction)
+            best = finished[0] if finished else None
+            top = finished[:math.ceil(self.top_fraction * len(finished))]
+            probs = self.schedule.probabilities(len(finished), best is not None, self.trust(top))
             rng = self._rng(trial.number, "__mode__")
             mode = str(rng.choice(MODES, p=[probs[m] for m in MODES]))
             anchor: Mapping[str, Any] = {}
@@ -139,6 +151,29 @@ class PriorSampler(BaseSampler):
                 anchor = best.params
             self._plans[trial.number] = _Plan(mode, anchor)
         return self._plans[trial.number]
+
+    def trust(self, top: Sequence[FrozenTrial]) -> float:
+        """How well the priors explain the best trials: sigmoid of the mean log density ratio, prior over
+        uniform, of their parameters (per trial the best-fitting prior); 1 when there are none."""
+        if not top:
+            return 1.0
+        ratio = statistics.fmean(max(self._log_ratio(t, p) for p in self.priors) for t in top)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, ratio))))
+
+    def _log_ratio(self, trial: FrozenTrial, prior: Mapping[str, Any]) -> float:
+        total = 0.0
+        for name, value in trial.params.items():
+            dist = trial.distributions[name]
+            if not _valid(dist, prior.get(name)):
+                continue  # the prior is uniform there
+            if isinstance(dist, CategoricalDistribution):
+                k, keep = len(dist.choices), self.categorical_mass
+                total += math.log((keep if value == prior[name] else 0.0) * k + (1 - keep))
+            else:
+                lo, hi = _bounds(dist)
+                z = (_forward(dist, value) - _forward(dist, prior[name])) / (hi - lo) / self.spread
+                total += -0.5 * z * z - math.log(self.spread * math.sqrt(2 * math.pi))
+        return total
 
     def _rng(self, trial_number: int, key: str) -> np.random.Generator:
         return np.random.default_rng([self.seed, trial_number, zlib.crc32(key.encode())])
@@ -180,21 +215,20 @@ class PriorSampler(BaseSampler):
         self._tpe.reseed_rng()
 
 
-def incumbent(trials: Sequence[FrozenTrial], direction: StudyDirection) -> FrozenTrial | None:
-    """The best trial: the best COMPLETE one, else the PRUNED one that got furthest and did best there."""
+def ranked(trials: Sequence[FrozenTrial], direction: StudyDirection) -> list[FrozenTrial]:
+    """Best first, as TPE ranks them: COMPLETE by value, then PRUNED by the step reached and the value
+    there; trials with no value at all are left out."""
     sign = 1.0 if direction == StudyDirection.MAXIMIZE else -1.0
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if complete:
-        return max(complete, key=lambda t: sign * t.value)
-    pruned = [t for t in trials if t.state == TrialState.PRUNED and t.intermediate_values]
-    if not pruned:
-        return None
 
-    def key(t: FrozenTrial) -> tuple[int, float]:
+    def key(t: FrozenTrial) -> tuple[int, float, float]:
+        if t.state == TrialState.COMPLETE:
+            return 1, 0.0, sign * t.value
         step = max(t.intermediate_values)
-        return step, sign * t.intermediate_values[step]
+        return 0, step, sign * t.intermediate_values[step]
 
-    return max(pruned, key=key)
+    scored = [t for t in trials if (t.state == TrialState.COMPLETE and t.value is not None)
+              or (t.state == TrialState.PRUNED and t.intermediate_values)]
+    return sorted(scored, key=key, reverse=True)
 
 
 def draw_around(dist: BaseDistribution, centre: Any, rng: np.random.Generator, spread: float, keep: float) -> Any:
