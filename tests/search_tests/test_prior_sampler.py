@@ -156,3 +156,27 @@ def test_hpsearch_space_configs_are_valid_and_pickled_sampler_continues_the_same
         space.check_config(c, path="trial")  # raises on an extra, out-of-range or condition-violating parameter
     assert any("momentum" in c for c in configs) and any("step_size" in c for c in configs)
     assert run(15) == configs
+
+
+def test_plugs_into_hpsearchs_ray_searcher():
+    """Through search.searcher.TrialAwareOptunaSearch (Ray's OptunaSearch), as build_searcher would wire it:
+    the warm start comes first, then valid configurations; ASHA-stopped trials reach Optuna as PRUNED."""
+    from search.searcher import TrialAwareOptunaSearch, warm_start_points
+    from spaces import define_by_run, resolve_space
+
+    space = resolve_space("lenet5")
+    searcher = TrialAwareOptunaSearch(space=define_by_run(space), metric="val_acc", mode="max",
+                                      points_to_evaluate=warm_start_points(space),
+                                      sampler=prior_sampler_for(space, seed=0), max_epochs=3)
+    configs = []
+    for i in range(12):
+        configs.append(searcher.suggest(f"t{i}"))
+        searcher.on_trial_result(f"t{i}", {"val_acc": 0.5 + 0.01 * i, "epoch": 1, "training_iteration": 1})
+        searcher.on_trial_complete(f"t{i}", {"val_acc": 0.5 + 0.01 * i, "epoch": 1 if i % 2 else 3,
+                                            "training_iteration": 1 if i % 2 else 3})
+    warm = warm_start_points(space)[0]
+    assert {k: configs[0][k] for k in warm} == warm
+    for c in configs:
+        space.check_config({k: v for k, v in c.items() if k in space.names}, path="trial")
+    states = [t.state for t in searcher._ot_study.trials]
+    assert states.count(optuna.trial.TrialState.PRUNED) == 6 and states.count(optuna.trial.TrialState.COMPLETE) == 6
