@@ -129,6 +129,7 @@ class PriorSampler(BaseSampler):
         self.top_fraction = top_fraction
         self._tpe = TPESampler(seed=seed, n_startup_trials=0, multivariate=True, group=True, constant_liar=True)
         self._plans: dict[int, _Plan] = {}  # kept after the trial ends: `mode_of` answers for every trial
+        self._study_name: str | None = None
 
     # -- the per-trial plan
     def mode_of(self, trial_number: int) -> str | None:
@@ -137,6 +138,8 @@ class PriorSampler(BaseSampler):
         return plan.mode if plan else None
 
     def _plan(self, study: Study, trial: FrozenTrial) -> _Plan:
+        if study.study_name != self._study_name:  # plans are per study (keyed by trial number)
+            self._plans, self._study_name = {}, study.study_name
         if trial.number not in self._plans:
             finished = ranked(study.get_trials(deepcopy=False, states=FINISHED), study.direction)
             best = finished[0] if finished else None
