@@ -155,7 +155,12 @@ class TableSearcher:
         if trial.params != self.params[cid]:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             self.study.enqueue_trial(self.params[cid])
-            trial = self.study.ask()
+            # every value of the enqueued trial is fixed: skip the sampler's model (TPE would fit it for nothing)
+            sampler, self.study.sampler = self.study.sampler, optuna.samplers.RandomSampler(seed=0)
+            try:
+                trial = self.study.ask()
+            finally:
+                self.study.sampler = sampler
             self.fn(trial)
         return trial, self.unused.pop(cid)
 
