@@ -7,11 +7,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import ExperimentError as LaunchError
-
 from .experiment_data import load_experiment_data
 from .final import ranked_trials, train_fixed, trial_config
-from .progress import Progress, stderr_progress
 from .load import load_experiment
+from .progress import Progress, stderr_progress
 
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[np.ndarray]:

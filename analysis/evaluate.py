@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import ExperimentError as LaunchError
 from trainables.checkpoint import TrialState, load_state, trained_model
 from trainables.data import TrialData
 from trainables.loop import predict_logits
 from trainables.preprocess import Normalisation, normalisation_for
 
 from .classification import ClassificationMetrics, classification_metrics
+from .errors import ExperimentError as LaunchError
 from .load import Experiment
 
 

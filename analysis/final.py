@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .errors import ExperimentError as LaunchError
 from trainables.checkpoint import TrialState, trained_model
 from trainables.data import TrialData
 from trainables.loop import run
@@ -24,12 +23,12 @@ from trainables.metrics import EpochReport
 from trainables.preprocess import Normalisation
 
 from .bundle import PREDICTIONS, save_bundle
+from .errors import ExperimentError as LaunchError
 from .evaluate import TestEvaluation, evaluate_model
 from .experiment_data import ExperimentData, load_experiment_data
 from .leaderboard import leaderboard
-from .progress import Progress, stderr_progress
 from .load import Experiment, load_experiment
-
+from .progress import Progress, stderr_progress
 
 
 @dataclass

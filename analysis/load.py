@@ -16,10 +16,19 @@ import pandas as pd
 from trainables.schema import ERROR_KEY, STOPPED_BY
 from trainables.schema import TOO_SLOW as TOO_SLOW_FLAG
 
-from .layout import (CONFIG_FILE, PARAMS_FILE, RAY_ERROR_FILE, RESULT_FILE, experiment_folder, metric_mode,  # noqa: F401
-                     read_config_dict, read_results, read_trial_states, trial_dirs)
-from .outcome import (COMPLETED, DIVERGED, ERRORED, PENDING, STOPPED_ASHA, STOPPED_PATIENCE, TOO_SLOW,  # noqa: F401
-                      UNFINISHED, ended)
+from .layout import (  # noqa: F401
+    CONFIG_FILE,
+    PARAMS_FILE,
+    RAY_ERROR_FILE,
+    RESULT_FILE,
+    experiment_folder,
+    metric_mode,
+    read_config_dict,
+    read_results,
+    read_trial_states,
+    trial_dirs,
+)
+from .outcome import COMPLETED, DIVERGED, ERRORED, PENDING, STOPPED_ASHA, STOPPED_PATIENCE, TOO_SLOW, UNFINISHED, ended  # noqa: F401
 
 
 @dataclass
@@ -93,7 +102,7 @@ def load_experiment(path: str | Path) -> Experiment:
         config_t = (rows[-1].get("config") if rows else None) or states.get(trial_id, {}).get("config") or {}
         if not config_t and d is not None and (d / PARAMS_FILE).is_file():
             config_t = json.loads((d / PARAMS_FILE).read_text())
-        for e, r in sorted(by_epoch.items()):
+        for _e, r in sorted(by_epoch.items()):
             epoch_rows.append({"trial_id": trial_id, **{k: v for k, v in r.items() if k != "config"}})
         last = final_row or (by_epoch[max(by_epoch)] if by_epoch else {})
         status = states.get(trial_id, {}).get("status")

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
@@ -15,8 +15,8 @@ from . import figures as F
 from .evaluate import TestEvaluation, evaluate_trial
 from .importance import param_importances
 from .leaderboard import leaderboard, summary_columns, to_csv, to_markdown
-from .progress import Progress, stderr_progress
 from .load import Experiment, load_experiment
+from .progress import Progress, stderr_progress
 from .summary import experiment_summary
 
 REPORT_FILE = "report.html"
@@ -106,7 +106,6 @@ def _evaluate(exp: Experiment, trial_ids: list[str], say: Progress) -> list[Test
     if not trial_ids:
         return []
     from .errors import ExperimentError as LaunchError
-
     from .experiment_data import load_experiment_data
 
     say("loading the held-out test set")

@@ -9,8 +9,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 LOAD_AT_START = os.getloadavg()[0]  # the machine may be shared: how busy it was when we began, and at the end

@@ -26,6 +26,7 @@ from trainables.loop import Preprocess, evaluate, to_device_uint8, train_one_epo
 from trainables.models import build_model, count_parameters
 from trainables.models.resnet import macs_per_image
 from trainables.optimizers import make_optimizer
+from trainables.trial_config import parse_trial_config
 from trainables.tta import flip_tta_logits
 
 from ._report import DEFAULT_OUT, hardware
@@ -75,13 +76,14 @@ def train(args: argparse.Namespace, data: TrialData) -> dict[str, Any]:
     """The one-cycle run; per-epoch wall time, images/s and validation accuracy with and without flip TTA."""
     torch.manual_seed(args.seed)
     cfg = config_from(args)
+    typed = parse_trial_config(cfg)
     model = build_model(cfg, data.in_shape, data.num_classes)
     info = {"params": count_parameters(model), "macs_per_image": macs_per_image(model, data.in_shape)}
     opts = StepOptions(bf16=args.bf16, channels_last=args.channels_last)
     if opts.channels_last:
         model = model.to(memory_format=torch.channels_last)
     pre = Preprocess(data.mean, data.std)
-    opt = make_optimizer(model.parameters(), cfg)
+    opt = make_optimizer(model.parameters(), typed.optimizer)
     steps = args.epochs * math.ceil(len(data.y_train) / args.batch_size)
     # why per batch and sized to the whole run: a one-cycle schedule only works if it ends when training ends
     sched = OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
@@ -92,14 +94,15 @@ def train(args: argparse.Namespace, data: TrialData) -> dict[str, Any]:
     epochs, train_s = [], 0.0
     for epoch in range(1, args.epochs + 1):
         t0, c0 = time.perf_counter(), time.process_time()
-        res = train_one_epoch(model, pre, opt, x, y, cfg, gen, None, opts=opts)
+        res = train_one_epoch(model, pre, opt, x, y, typed, gen, None, opts=opts)
         # why CPU time too: on a shared machine wall time measures the neighbours; CPU seconds measure our work
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         train_s += dt
         t1 = time.perf_counter()
-        val = evaluate(model, pre, xv, yv, cfg, data.num_classes)
+        val = evaluate(model, pre, xv, yv, typed, data.num_classes)
         tta_acc = float((flip_tta_logits(model, pre, xv).argmax(1) == yv).float().mean())
-        row = {"epoch": epoch, "train_seconds": dt, "train_cpu_seconds": cpu, "images_per_s": res["seen"] / dt, "train_loss": res["train_loss"],
+        row = {"epoch": epoch, "train_seconds": dt, "train_cpu_seconds": cpu, "images_per_s": res["seen"] / dt,
+               "train_loss": res["train_loss"],
                "val_acc": val["val_acc"], "val_acc_flip_tta": tta_acc, "eval_seconds": time.perf_counter() - t1}
         epochs.append(row)
         print(f"epoch {epoch}: {dt:.1f} s, {cpu:.1f} CPU-s ({row['images_per_s']:.0f} img/s), loss {row['train_loss']:.4f}, "

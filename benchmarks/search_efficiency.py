@@ -22,8 +22,9 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,8 +63,8 @@ def _trainable(data: TrialData, settings: TrainSettings, fn: Callable | None = N
 
 def run_hpsearch(a: Any, seed: int, budget: float, storage: Path) -> list:
     from search.config import parse_config
-    from search.launch import Prepared, build_tuner, prepare
     from search.experiment_dir import save_experiment_files
+    from search.launch import Prepared, build_tuner, prepare
 
     raw = {"name": f"hpsearch-s{seed}-{time.time_ns()}", "space": a.space, "storage": str(storage),
            "dataset": {"name": "fashion_mnist", "data_dir": a.data_dir, "train_subset": a.train_subset,
@@ -310,7 +311,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     table = markdown_table(["method", "seeds", "median test acc %", "min %", "max %", "vs 88.3% hand-tuned (points)",
                             "trials (median)"], rows)
     table += (f"\n\nBudget {args.budget:.0f} s per method and seed; space {Path(args.space).stem}; "
-              f"{args.train_subset or 'all'} training images (10% of them held out for validation); max {args.max_epochs} epochs; "
+              f"{args.train_subset or 'all'} training images (10% of them held out for validation); "
+              f"max {args.max_epochs} epochs; "
               f"{args.concurrency} concurrent trials.")
     if merged_from:
         table += (f" Runs of {', '.join(merged_from['methods'])} come from an earlier invocation "

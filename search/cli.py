@@ -5,8 +5,8 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1

@@ -10,8 +10,7 @@ from typing import Any
 
 import yaml
 
-from analysis.layout import (CONFIG_FILE, RUN_LOG, SPACE_FILE, is_uri, read_config_dict,  # noqa: F401
-                             read_results)
+from analysis.layout import CONFIG_FILE, RUN_LOG, SPACE_FILE, is_uri, read_config_dict, read_results  # noqa: F401
 from spaces import Space
 
 

@@ -131,12 +131,11 @@ def failure_config(max_failures: int):
 def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = None):
     """The Tuner: OptunaSearch + ASHA, metric/mode named once in TuneConfig."""
     from ray import tune
+    from ray.tune.search import ConcurrencyLimiter
 
     from .scheduler import build_scheduler
     from .search_generator import ExtendableSearchGenerator
     from .searcher import build_searcher
-
-    from ray.tune.search import ConcurrencyLimiter
 
     cfg = prep.cfg
     searcher = build_searcher(cfg, prep.space, prep.path)

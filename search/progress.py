@@ -10,9 +10,10 @@ import logging
 import math
 import os
 import sys
-import warnings
 import time
-from typing import Any, Callable, TextIO
+import warnings
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from ray.tune import Callback
 

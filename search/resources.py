@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+
 from analysis.experiment_config import ConfigError, ExperimentConfig
 
 Nodes = list[dict[str, float]]  # each node's total resources, e.g. {"CPU": 16, "GPU": 2}

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from analysis.layout import RESULT_FILE, STATE_PATTERNS, TUNER_FILE, newest, read_results
 

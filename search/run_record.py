@@ -6,8 +6,9 @@ all trials finished, the time budget reached, interrupted (Ctrl-C: trials left u
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from analysis.errors import ExperimentError
 from analysis.experiment_config import ExperimentConfig

@@ -6,8 +6,8 @@ recorded on disk, so early stopping after a resume decides exactly as it would h
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import SimpleNamespace
-from typing import Iterable
 
 from ray.tune.schedulers import AsyncHyperBandScheduler
 

@@ -26,6 +26,7 @@ from .config import ExperimentConfig
 
 SEED_KEY = "seed"
 from analysis.layout import STUDY_FILE  # noqa: E402
+
 log = logging.getLogger("hpsearch")
 
 

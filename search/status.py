@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from analysis.outcome import ERRORED_STATE, PENDING_STATE, RUNNING, ended, state_of
+from analysis.outcome import DONE, ERRORED_STATE, PENDING_STATE, RUNNING, STOPPED, ended, state_of  # noqa: F401 (re-exported)
 from analysis.run_log import TIME_BUDGET, Run, RunLog, read_run_log
 
 # the parameters shown next to the best trial, in this order when present (the rest follow by name)

@@ -8,7 +8,7 @@ No per-image PIL work: every op is a handful of batched tensor operations.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

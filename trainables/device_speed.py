@@ -10,8 +10,8 @@ Explicit values apply on any device.
 from __future__ import annotations
 
 import contextlib
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
-from typing import ContextManager
 
 import torch
 from torch import nn

@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,8 +25,8 @@ from .cost import inference_ms
 from .data import TrialData
 from .device_speed import StepOptions, autocast, prepare_device, to_memory_format, use_bf16, use_channels_last
 from .losses import compute_loss
-from .metrics import EpochReport, StopReason
 from .memory_fit import choose_micro_batch, cuda_step_peak, dataset_fits, gpu_budget_bytes
+from .metrics import EpochReport, StopReason
 from .models import WeightSources, build_model, count_parameters
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer

@@ -2,14 +2,13 @@
 and every loss agrees with its output (MSE/MSLE/KL compare softmax with one-hot targets)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from .registry import Registry
-
 
 
 @dataclass(frozen=True)

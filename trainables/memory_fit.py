@@ -10,7 +10,7 @@ refused with `DoesNotFit` before it trains, instead of crashing with an out-of-m
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

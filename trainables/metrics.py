@@ -8,9 +8,26 @@ from enum import Enum
 import torch
 
 # the names live in .schema (no torch), re-exported here for the training code
-from .schema import (DIVERGED, EPOCH, EPOCH_METRICS, EPOCH_SECONDS, INFERENCE_MS, LR, METRICS,  # noqa: F401
-                     MICRO_BATCH, PARAM_COUNT, PROJECTED_EPOCH_SECONDS, SAMPLES_PER_SECOND, STOPPED_BY, TOO_SLOW,
-                     TRAIN_ACC, TRAIN_LOSS, VAL_ACC, VAL_F1, VAL_LOSS)
+from .schema import (  # noqa: F401
+    DIVERGED,
+    EPOCH,
+    EPOCH_METRICS,
+    EPOCH_SECONDS,
+    INFERENCE_MS,
+    LR,
+    METRICS,
+    MICRO_BATCH,
+    PARAM_COUNT,
+    PROJECTED_EPOCH_SECONDS,
+    SAMPLES_PER_SECOND,
+    STOPPED_BY,
+    TOO_SLOW,
+    TRAIN_ACC,
+    TRAIN_LOSS,
+    VAL_ACC,
+    VAL_F1,
+    VAL_LOSS,
+)
 
 
 class StopReason(str, Enum):

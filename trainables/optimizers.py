@@ -1,8 +1,9 @@
 """Optimizers by name. L2 regularisation is the optimizer's weight decay."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import torch
 

@@ -14,8 +14,8 @@ from typing import Any
 from .checkpoint import TrialState, load_state, save_state
 from .data import TrialData
 from .loop import TrainSettings, run
-from .schema import ERROR_KEY, NODE_ID
 from .metrics import EpochReport
+from .schema import ERROR_KEY, NODE_ID
 
 ERROR_FILE = "hpsearch_error.txt"
 

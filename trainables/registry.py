@@ -1,7 +1,8 @@
 """A tiny name -> object table; one per extensible concept (models, losses, ...)."""
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 

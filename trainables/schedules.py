@@ -1,8 +1,9 @@
 """Learning-rate schedules by name, stepped once per epoch (`plateau` watches val_loss)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch.optim import lr_scheduler as S

@@ -10,8 +10,9 @@ schedule's, and the few the training loop reads itself. Everything downstream re
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from .knobs import AUG_PREFIX, KNOBS, PER_BLOCK, RESERVED, DependsOn, Knob, max_blocks, split_param
 from .losses import LossConfig

@@ -3,8 +3,18 @@ from __future__ import annotations
 
 import math
 
-from analysis.outcome import (COMPLETED, DIVERGED, ERRORED, PENDING, STOPPED_ASHA, TOO_SLOW, UNFINISHED,
-                              describe_end, ended, state_of)
+from analysis.outcome import (
+    COMPLETED,
+    DIVERGED,
+    ERRORED,
+    PENDING,
+    STOPPED_ASHA,
+    TOO_SLOW,
+    UNFINISHED,
+    describe_end,
+    ended,
+    state_of,
+)
 
 
 def test_outcomes_from_status_and_last_result():

@@ -77,7 +77,7 @@ def test_search_efficiency_quick(tmp_path: Path) -> None:
         assert r["trials"] >= 1 and 0 < r["test_acc"] <= 1 and 0 < r["val_acc"] <= 1
         assert r["curve"] and all(0 <= t and 0 < v <= 1 for t, v in r["curve"])
         assert [v for _, v in r["curve"]] == sorted(v for _, v in r["curve"])  # best-so-far never falls
-    for method, s in doc["summary"].items():
+    for _method, s in doc["summary"].items():
         assert 0 < s["test_acc"]["min"] <= s["test_acc"]["median"] <= s["test_acc"]["max"] <= 1
     png = (tmp_path / "search_efficiency.png").read_bytes()  # the curves of best accuracy against time
     assert png.startswith(b"\x89PNG") and len(png) > 5000

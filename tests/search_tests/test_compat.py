@@ -69,9 +69,9 @@ def test_asha_brackets_and_rungs() -> None:
 
 def test_search_generator_budget_and_storage(tmp_path: Path) -> None:
     from ray.tune.experiment import Experiment
+    from ray.tune.search.optuna import OptunaSearch
 
     from search.search_generator import ExtendableSearchGenerator
-    from ray.tune.search.optuna import OptunaSearch
 
     gen = ExtendableSearchGenerator(OptunaSearch(space={"x": optuna.distributions.FloatDistribution(0, 1)},
                                                  metric="m", mode="max"))

@@ -8,8 +8,7 @@ import pytest
 
 from analysis import load_experiment
 from search.cli import main
-from tests.trainables_tests.data_tests.fakes import (write_cifar10, write_galaxy_zoo, write_image_folder,
-                                                     write_manifest)
+from tests.trainables_tests.data_tests.fakes import write_cifar10, write_galaxy_zoo, write_image_folder, write_manifest
 
 TINY = {"num_samples": 2, "max_epochs": 1, "grace_period": 1}
 

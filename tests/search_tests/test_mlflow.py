@@ -9,7 +9,6 @@ from analysis.load import read_results
 from search.cli import main
 
 
-
 @pytest.mark.slow
 def test_runs_match_results_on_disk(search):
     from mlflow import MlflowClient

@@ -8,7 +8,6 @@ import pytest
 from analysis.load import read_results
 
 
-
 @pytest.mark.slow
 def test_one_run_per_trial_with_hparams_and_epoch_curves(search):
     from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer

@@ -152,8 +152,8 @@ def test_pretrained_weights_are_validated(make_experiment, tmp_path):
 
 
 def test_backbones_without_weights_are_named_before_launch(tmp_path, monkeypatch):
-    from spaces import get_preset
     from search.weights_check import missing_weights
+    from spaces import get_preset
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     (tmp_path / "r18.safetensors").write_bytes(b"x")  # only located here, never loaded

@@ -6,8 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from trainables.data import DataError, load_dataset, make_trial_data
-from trainables.data import mnist
+from trainables.data import DataError, load_dataset, make_trial_data, mnist
 from trainables.data.idx import read_idx
 
 

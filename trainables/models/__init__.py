@@ -1,8 +1,9 @@
 """Model families by name. A family is a typed config (its knobs) and `build(config, in_shape, num_classes)`."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 

@@ -84,7 +84,7 @@ class TimmClassifier(nn.Module):
         self._frozen = finetune.set_trainable(self.backbone, names)
         self.train(self.training)
 
-    def train(self, mode: bool = True) -> "TimmClassifier":
+    def train(self, mode: bool = True) -> TimmClassifier:
         super().train(mode)
         for m in self._frozen:  # frozen batch norm keeps its pretrained running statistics
             m.eval()
