@@ -17,6 +17,7 @@ from torch import nn
 
 from .models import MODELS, build_model
 from .preprocess import Normalisation
+from .trial_config import parse_trial_config
 
 STATE_FILE = "state.pt"
 log = logging.getLogger("hpsearch")
@@ -98,7 +99,7 @@ def trained_model(config: dict[str, Any], in_shape: tuple[int, int, int], num_cl
     Every weight is in `weights`, so a pretrained backbone is built with `pretrained: False`: loading
     a trained model never needs (or looks for) the backbone's original pretrained weights.
     """
-    family = MODELS.get(config.get("family", "cnn"))
+    family = MODELS.get(parse_trial_config(config).model.name)
     uses_pretrained = getattr(family, "uses_weights", False)
     model = build_model({**config, "pretrained": False} if uses_pretrained else config, in_shape, num_classes)
     model.load_state_dict(weights)

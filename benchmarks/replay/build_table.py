@@ -53,19 +53,24 @@ def train_curve(config_id: int, config: dict[str, Any], data: Any, test: tuple[n
     """Train one configuration; one table row per epoch (test accuracy from the epoch's weights)."""
     import torch
 
+    from trainables.checkpoint import TrialState
     from trainables.loop import TrainSettings, build, evaluate, run, to_device_uint8
+    from trainables.metrics import EpochReport
+    from trainables.trial_config import parse_trial_config
 
     settings = TrainSettings(max_epochs=epochs, seed=int(config[SEED_KEY]), device="cpu", num_threads=threads)
-    model, pre, _, _ = build(config, data, settings, torch.device("cpu"))  # a copy to evaluate on the test set
+    typed = parse_trial_config(config)
+    model, pre, _, _ = build(typed, data, settings, torch.device("cpu"))  # a copy to evaluate on the test set
     x_te, y_te = to_device_uint8(test[0], torch.device("cpu")), torch.from_numpy(np.asarray(test[1]))
     rows: list[dict[str, Any]] = []
 
-    def report(result: dict[str, Any], state: dict[str, Any] | None) -> None:
+    def report(rep: EpochReport, state: TrialState | None) -> None:
+        result = rep.metrics()
         epoch = int(result[M.EPOCH])
         test_acc = math.nan
         if state is not None:
-            model.load_state_dict(state["model"])
-            test_acc = evaluate(model, pre, x_te, y_te, config, len(data.class_names))[M.VAL_ACC]
+            model.load_state_dict(state.model)
+            test_acc = evaluate(model, pre, x_te, y_te, typed, len(data.class_names))[M.VAL_ACC]
         rows.append({"config_id": config_id, "config": T.config_json(config), "step": epoch, "epoch": float(epoch),
                      "train_images_seen": epoch * len(data.y_train), "val_acc": result[M.VAL_ACC],
                      "test_acc": test_acc, "wall_seconds": result.get(M.EPOCH_SECONDS, math.nan),
