@@ -17,6 +17,7 @@ Per-trial overhead is the slot time a trial occupies beyond its compute:
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import tempfile
@@ -157,6 +158,40 @@ def overhead_per_trial(wall: float, n: int, concurrency: int, compute: float) ->
     return (wall * concurrency - n * compute) / n
 
 
+def summarise(args: argparse.Namespace, walls: dict[str, list[float]], compute: dict[str, float],
+              components: dict[str, float]) -> tuple[dict[str, Any], str]:
+    """Overhead per trial for each wrapper (JSON) and the Markdown table with its notes."""
+    c = compute["median"]
+    rows, result = [], {"trials": args.trials, "concurrency": args.concurrency, "images": args.images,
+                        "compute_s_per_trial": compute, "components_s_per_trial": components, "runs": {}}
+    for name, w in walls.items():
+        wall = median_spread(w)
+        per = overhead_per_trial(wall["median"], args.trials, args.concurrency, c)
+        result["runs"][name] = {"wall_s": wall, "wall_s_per_trial": wall["median"] / args.trials,
+                                "overhead_s_per_trial": per}
+        rows.append([name, args.trials, args.concurrency, wall["median"], wall["median"] / args.trials, c, per])
+    rows.append(["pure compute", args.trials, 1, c * args.trials, c, c, 0.0])
+    hp = result["runs"]["hpsearch"]["wall_s"]["median"]
+    notes = []
+    for name in ("bare_ray", "bare_ray_reuse"):
+        bare = result["runs"][name]["wall_s"]["median"]
+        result[f"hpsearch_over_{name}_pct"] = 100 * (hp - bare) / bare
+        result[f"hpsearch_extra_s_per_trial_over_{name}"] = (hp - bare) * args.concurrency / args.trials
+        notes.append(f"hpsearch wall time over {name}: {result[f'hpsearch_over_{name}_pct']:+.1f}% "
+                     f"({result[f'hpsearch_extra_s_per_trial_over_{name}']:+.2f} s of slot time per trial)")
+    table = markdown_table(["wrapper", "trials", "concurrent", "wall s (median)", "wall s / trial",
+                            "compute s / trial", "overhead s / trial"], rows)
+    ms = {k: v * 1000 for k, v in components.items()}
+    notes.append(f"hpsearch's own per-trial work timed alone: Optuna for the cnn preset "
+                 f"({components['optuna_params']:.0f} parameters; ask, suggest, 4 reports, tell) "
+                 f"{ms['optuna_sqlite_wal_s']:.0f} ms in hpsearch's SQLite file (WAL), "
+                 f"{ms['optuna_sqlite_default_s']:.0f} ms in SQLite's default mode, "
+                 f"{ms['optuna_memory_s']:.1f} ms in memory; one checkpoint "
+                 f"({components['checkpoint_mib']:.1f} MiB) written in {ms['checkpoint_write_s']:.0f} ms")
+    table += "\n\n" + "\n".join(f"- {n}" for n in notes)
+    return result, table
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = arg_parser(__doc__.splitlines()[0])
     p.add_argument("--trials", type=int, default=12, help="trials per run")
@@ -192,34 +227,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 walls[name].append(launch())
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    c = compute["median"]
-    rows, result = [], {"trials": args.trials, "concurrency": args.concurrency, "images": args.images,
-                        "compute_s_per_trial": compute, "components_s_per_trial": components, "runs": {}}
-    for name, w in walls.items():
-        wall = median_spread(w)
-        per = overhead_per_trial(wall["median"], args.trials, args.concurrency, c)
-        result["runs"][name] = {"wall_s": wall, "wall_s_per_trial": wall["median"] / args.trials,
-                                "overhead_s_per_trial": per}
-        rows.append([name, args.trials, args.concurrency, wall["median"], wall["median"] / args.trials, c, per])
-    rows.append(["pure compute", args.trials, 1, c * args.trials, c, c, 0.0])
-    hp = result["runs"]["hpsearch"]["wall_s"]["median"]
-    notes = []
-    for name in ("bare_ray", "bare_ray_reuse"):
-        bare = result["runs"][name]["wall_s"]["median"]
-        result[f"hpsearch_over_{name}_pct"] = 100 * (hp - bare) / bare
-        result[f"hpsearch_extra_s_per_trial_over_{name}"] = (hp - bare) * args.concurrency / args.trials
-        notes.append(f"hpsearch wall time over {name}: {result[f'hpsearch_over_{name}_pct']:+.1f}% "
-                     f"({result[f'hpsearch_extra_s_per_trial_over_{name}']:+.2f} s of slot time per trial)")
-    table = markdown_table(["wrapper", "trials", "concurrent", "wall s (median)", "wall s / trial",
-                            "compute s / trial", "overhead s / trial"], rows)
-    ms = {k: v * 1000 for k, v in components.items()}
-    notes.append(f"hpsearch's own per-trial work timed alone: Optuna for the cnn preset "
-                 f"({components['optuna_params']:.0f} parameters; ask, suggest, 4 reports, tell) "
-                 f"{ms['optuna_sqlite_wal_s']:.0f} ms in hpsearch's SQLite file (WAL), "
-                 f"{ms['optuna_sqlite_default_s']:.0f} ms in SQLite's default mode, "
-                 f"{ms['optuna_memory_s']:.1f} ms in memory; one checkpoint "
-                 f"({components['checkpoint_mib']:.1f} MiB) written in {ms['checkpoint_write_s']:.0f} ms")
-    table += "\n\n" + "\n".join(f"- {n}" for n in notes)
+    result, table = summarise(args, walls, compute, components)
     write_results("overhead", args.out, result, table, args.quick)
     return result
 

@@ -16,6 +16,7 @@ the best validation accuracy found so far (test accuracy is measured once, for t
 """
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import shutil
@@ -230,7 +231,7 @@ def merge_runs(args: Any, runs: list[dict[str, Any]], earlier: Path) -> tuple[li
                           "finished_utc": doc.get("finished_utc")}
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
+def build_parser() -> argparse.ArgumentParser:
     p = arg_parser(__doc__.splitlines()[0])
     p.add_argument("--budget", type=float, default=600, help="wall-clock seconds per method and seed")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -248,17 +249,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--merge", metavar="JSON", help="add the runs of the methods not run now (same seeds) from an "
                    "earlier run's JSON with the same budget, space, data and epochs, e.g. to re-run only hpsearch "
                    "after changing it")
-    args = p.parse_args(argv)
-    if args.replot:
-        import json
+    return p
 
-        doc = json.loads(Path(args.replot).read_text())
-        print(plot_curves(doc["runs"], doc["budget_s"], Path(args.replot).with_suffix(".png")))
-        return doc
-    if args.quick:
-        # long enough for a trial's worker to start and finish an epoch on a busy 2-core machine
-        args.budget, args.seeds, args.space, args.train_subset, args.max_epochs, args.test_images = \
-            20, [0], "lenet5", 300, 1, 500
+
+def run_all(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every method for every seed, interleaved per seed so machine load drifts evenly over methods."""
     import ray
 
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
@@ -268,19 +263,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not ray.is_initialized():
         # address="local": a private Ray, never another session's cluster on this shared machine
         ray.init(address="local", num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False)
+
+    def data_for(seed: int) -> TrialData:  # the same split hpsearch makes for this seed
+        return make_trial_data(raw, 0.1, seed, args.train_subset)
+
     runners: dict[str, Callable[..., list]] = {
         "hpsearch": lambda seed: run_hpsearch(args, seed, args.budget, work),
         "random": lambda seed: run_random(args, seed, args.budget, work, data_for(seed)),
         "ofat": lambda seed: run_ofat(args, seed, args.budget, work, data_for(seed)),
     }
-
-    def data_for(seed: int) -> TrialData:  # the same split hpsearch makes for this seed
-        return make_trial_data(raw, 0.1, seed, args.train_subset)
-
     runs: list[dict[str, Any]] = []
     try:
         for seed in args.seeds:
-            for method in args.methods:  # interleaved per seed, so machine load drifts evenly over methods
+            for method in args.methods:
                 t0 = time.time()
                 results = runners[method](seed)
                 wall = time.time() - t0
@@ -294,9 +289,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             print(f"results of every run kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
-    merged_from = None
-    if args.merge:
-        runs, merged_from = merge_runs(args, runs, Path(args.merge))
+    return runs
+
+
+def summarise(args: argparse.Namespace, runs: list[dict[str, Any]],
+              merged_from: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """Per-method medians (JSON) and the Markdown table."""
     methods = [m for m in METHODS if any(r["method"] == m for r in runs)]
     summary, rows = {}, []
     for method in methods:
@@ -312,11 +310,30 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             "trials (median)"], rows)
     table += (f"\n\nBudget {args.budget:.0f} s per method and seed; space {Path(args.space).stem}; "
               f"{args.train_subset or 'all'} training images (10% of them held out for validation); "
-              f"max {args.max_epochs} epochs; "
-              f"{args.concurrency} concurrent trials.")
+              f"max {args.max_epochs} epochs; {args.concurrency} concurrent trials.")
     if merged_from:
         table += (f" Runs of {', '.join(merged_from['methods'])} come from an earlier invocation "
                   f"({merged_from['finished_utc']}, `{merged_from['command']}`).")
+    return summary, table
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = build_parser().parse_args(argv)
+    if args.replot:
+        import json
+
+        doc = json.loads(Path(args.replot).read_text())
+        print(plot_curves(doc["runs"], doc["budget_s"], Path(args.replot).with_suffix(".png")))
+        return doc
+    if args.quick:
+        # long enough for a trial's worker to start and finish an epoch on a busy 2-core machine
+        args.budget, args.seeds, args.space, args.train_subset, args.max_epochs, args.test_images = \
+            20, [0], "lenet5", 300, 1, 500
+    runs = run_all(args)
+    merged_from = None
+    if args.merge:
+        runs, merged_from = merge_runs(args, runs, Path(args.merge))
+    summary, table = summarise(args, runs, merged_from)
     result = {**run_settings(args), "seeds": args.seeds, "summary": summary, "runs": runs,
               "merged_from": merged_from}
     write_results("search_efficiency", args.out, result, table, args.quick)
