@@ -94,6 +94,8 @@ class SearchConfig:
     startup_trials: int | None = _f(None, _INT, "an int >= 0 (random trials before TPE), or null for automatic",
                                     lambda v: v >= 0, nullable=True)
     warm_start: bool = _f(True, _BOOL, "true or false (evaluate the space's warm_start configurations first)")
+    sampler: str = _f("tpe", _STR, "tpe (multivariate TPE) or prior (draw around the space's warm starts, then the "
+                      "best trial so far, handing over to TPE)", lambda v: v in ("tpe", "prior"))
     study_storage: str | None = _f(None, _STR, "null (SQLite file optuna.db in the results folder) or a database "
                                    "URL such as postgresql://user:pass@host/db", lambda v: "://" in v, nullable=True)
 

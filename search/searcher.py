@@ -10,6 +10,7 @@ import logging
 import math
 import pickle
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -233,12 +234,31 @@ def _storage_ref(cfg: ExperimentConfig, exp_path: str) -> str | None:
     return cfg.search.study_storage
 
 
-def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialAwareOptunaSearch:
-    """Seeded multivariate TPE over the space's define-by-run function, warm-started from the space."""
-    sampler = optuna.samplers.TPESampler(
+def tpe_sampler(cfg: ExperimentConfig, space: Space) -> optuna.samplers.BaseSampler:
+    """Seeded multivariate TPE; `startup_trials` random ones first."""
+    return optuna.samplers.TPESampler(
         seed=cfg.search.seed, n_startup_trials=startup_trials(cfg), multivariate=True, group=True,
         constant_liar=True,  # concurrent trials: avoid proposing the same point twice
     )
+
+
+def prior_sampler(cfg: ExperimentConfig, space: Space) -> optuna.samplers.BaseSampler:
+    """The space's warm starts as a prior, then the incumbent, handing over to TPE (search/prior_sampler.py)."""
+    from .prior_sampler import prior_sampler_for
+
+    if not space.warm_start:  # no prior to draw around: plain TPE
+        return tpe_sampler(cfg, space)
+    return prior_sampler_for(space, seed=cfg.search.seed)
+
+
+# search.sampler -> how the Optuna sampler is built
+SAMPLERS: dict[str, Callable[[ExperimentConfig, Space], optuna.samplers.BaseSampler]] = {
+    "tpe": tpe_sampler, "prior": prior_sampler}
+
+
+def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialAwareOptunaSearch:
+    """The configured sampler (SAMPLERS) over the space's define-by-run function, warm-started from the space."""
+    sampler = SAMPLERS[cfg.search.sampler](cfg, space)
     # each trial's own training seed: distinct per trial, reproducible from the experiment seed
     space_fn = define_by_run(space, seed_key=SEED_KEY, seed_base=cfg.search.seed * 100_003)
     points = warm_start_points(space) if cfg.search.warm_start else None

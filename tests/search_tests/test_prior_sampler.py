@@ -13,6 +13,7 @@ import optuna
 import pytest
 
 from search.prior_sampler import MODES, PriorSampler, PriorSchedule, prior_sampler_for, ranked
+from spaces import resolve_space
 from tests.search_tests.toy_objective import GOOD_PRIOR, POOR_PRIOR, objective, suggest
 
 SEEDS = range(20)
@@ -180,3 +181,17 @@ def test_plugs_into_hpsearchs_ray_searcher():
         space.check_config({k: v for k, v in c.items() if k in space.names}, path="trial")
     states = [t.state for t in searcher._ot_study.trials]
     assert states.count(optuna.trial.TrialState.PRUNED) == 6 and states.count(optuna.trial.TrialState.COMPLETE) == 6
+
+
+def test_search_sampler_setting_picks_the_sampler_and_rejects_unknown_names() -> None:
+    from analysis.experiment_config import ConfigError, parse_config
+    from search.prior_sampler import PriorSampler
+    from search.searcher import SAMPLERS
+
+    space = resolve_space("lenet5", ".")
+    prior = parse_config({"space": "lenet5", "search": {"sampler": "prior"}})
+    assert isinstance(SAMPLERS[prior.search.sampler](prior, space), PriorSampler)
+    tpe = parse_config({"space": "lenet5"})
+    assert isinstance(SAMPLERS[tpe.search.sampler](tpe, space), optuna.samplers.TPESampler)
+    with pytest.raises(ConfigError, match=r"search.sampler = 'bohb'"):
+        parse_config({"search": {"sampler": "bohb"}})
