@@ -33,7 +33,7 @@ class Bundle:
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
-        return tuple(self.meta["preprocessing"]["in_shape"])  # type: ignore[return-value]
+        return tuple(self.meta["preprocessing"]["in_shape"])
 
     @property
     def preprocess(self) -> Normalisation:

@@ -80,7 +80,7 @@ class BudgetConfig:
         ASHA's first rung cannot be compared with the others before the budget runs out; it would hold
         its slot for nothing, so it is stopped within seconds instead (`auto`).
         """
-        if self.max_epoch_seconds == "auto":
+        if isinstance(self.max_epoch_seconds, str):  # validation allows one string: "auto"
             return self.time_budget_s / (4 * self.grace_period) if self.time_budget_s else None
         return self.max_epoch_seconds
 

@@ -57,6 +57,7 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
     """Reload the dataset as `hpsearch run` did (same seed, split, subset); the test set comes along."""
     cfg = analysis_config(path)
     raw, data = load_data(cfg)
+    assert raw.x_test is not None and raw.y_test is not None  # load_data's test_split gives every dataset one
     return ExperimentData(data, raw.x_test, np.asarray(raw.y_test), settings_for(cfg))
 
 

@@ -28,10 +28,10 @@ def read_images(paths: list[str | Path], in_shape: tuple[int, int, int]) -> np.n
     out = np.empty((len(paths), c, h, w), dtype=np.uint8)
     for i, p in enumerate(paths):
         try:
-            with Image.open(p) as im:
-                im = im.convert("L" if c == 1 else "RGB")
+            with Image.open(p) as src:
+                im = src.convert("L" if c == 1 else "RGB")
                 if im.size != (w, h):
-                    im = im.resize((w, h), Image.BILINEAR)
+                    im = im.resize((w, h), Image.Resampling.BILINEAR)
                 a = np.asarray(im, dtype=np.uint8)
         except (OSError, UnidentifiedImageError) as e:
             raise DataError(f"{p}: cannot read as an image ({e})") from None

@@ -80,10 +80,10 @@ def build_report(results_dir: str | Path, out: str | Path | None = None, top: in
     draw("rungs", lambda: F.plot_rungs(exp))
     if space is not None:
         say("hyperparameter importance")
-        rep.importance = param_importances(exp, space, by)
-        if not rep.importance.empty:
-            draw("importance", lambda: F.plot_importance(rep.importance))
-            draw("slices", lambda: F.plot_slices(exp, list(rep.importance.index[:4]), by))
+        rep.importance = importance = param_importances(exp, space, by)
+        if not importance.empty:
+            draw("importance", lambda: F.plot_importance(importance))
+            draw("slices", lambda: F.plot_slices(exp, list(importance.index[:4]), by))
     draw("size", lambda: F.plot_size(exp, by))
 
     evaluated = _evaluate(exp, list(scored["trial_id"].head(evaluate_top)), say)

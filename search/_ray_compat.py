@@ -127,7 +127,8 @@ def count_actor_failures_once() -> None:
         original(self, trial, exception)
 
     _trial_task_failure.hpsearch_patched = True  # type: ignore[attr-defined]
-    TuneController._trial_task_failure = _trial_task_failure
+    # the deliberate patch described above: mypy forbids assigning to a method of Ray's class
+    TuneController._trial_task_failure = _trial_task_failure  # type: ignore[method-assign]
 
 
 # -- token authentication (Ray >= 2.52): the mode is read once per process into Ray's config
@@ -139,7 +140,8 @@ def use_token_auth() -> None:
     """
     import os
 
-    from ray._raylet import Config
+    # Config is real (Cython), but Ray's hand-written _raylet.pyi stub does not declare it
+    from ray._raylet import Config  # type: ignore[attr-defined]
 
     os.environ["RAY_AUTH_MODE"] = "token"
     Config.initialize("")
@@ -156,7 +158,9 @@ def gcs_requires_token(gcs_address: str, timeout: float = 10.0) -> bool:
     with grpc.insecure_channel(gcs_address) as channel:
         stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
         try:
-            stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout)
+            # protobuf creates the message classes at import time; Ray ships no .pyi stubs for them
+            request = gcs_service_pb2.GetClusterIdRequest()  # type: ignore[attr-defined]
+            stub.GetClusterId(request, timeout=timeout)
         except grpc.RpcError as e:
             if e.code() == grpc.StatusCode.UNAUTHENTICATED:
                 return True

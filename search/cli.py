@@ -7,6 +7,10 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI imports the library lazily: `hpsearch --help` stays fast
+    from .config import ExperimentConfig
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -57,7 +61,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         return 0
 
 
-def _fit_and_report(fit: Callable, path: str, cfg, args: argparse.Namespace, used_s: float = 0.0) -> int:
+def _fit_and_report(fit: Callable, path: str, cfg: ExperimentConfig, args: argparse.Namespace, used_s: float = 0.0) -> int:
     from analysis import leaderboard, load_experiment, to_terminal
     from analysis.load import PENDING, UNFINISHED
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis.errors import ExperimentError
 from analysis.experiment_data import load_data, saved_config, settings_for  # noqa: F401 (re-exported)
@@ -19,6 +20,10 @@ from .experiment_dir import check_writable, experiment_path, save_experiment_fil
 from .run_record import SLACK_S, NothingToResume, recorded_run, time_used
 from .space_check import check_space
 from .weights_check import missing_weights
+
+if TYPE_CHECKING:  # Ray is imported only when a search starts
+    from ray import tune
+    from ray.tune.search import Searcher
 
 log = logging.getLogger("hpsearch")
 
@@ -100,7 +105,7 @@ def _refuse_unauthenticated(address: str) -> None:
                           "cluster.allow_unauthenticated: true to join it anyway")
 
 
-def _trainable(prep: Prepared):
+def _trainable(prep: Prepared) -> Callable[..., Any]:
     from ray import tune
 
     from trainables.ray_trainable import train_trial
@@ -114,7 +119,7 @@ def _trial_dirname(trial: Any) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def failure_config(max_failures: int):
+def failure_config(max_failures: int) -> tune.FailureConfig:
     """Ray's FailureConfig: a trial whose worker or node died is retried from its last checkpoint.
 
     Installs the fix for Ray Tune counting one death of a reused worker twice (see
@@ -128,7 +133,7 @@ def failure_config(max_failures: int):
     return tune.FailureConfig(max_failures=max_failures)
 
 
-def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = None):
+def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = None) -> tune.Tuner:
     """The Tuner: OptunaSearch + ASHA, metric/mode named once in TuneConfig."""
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
@@ -138,7 +143,7 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
     from .searcher import build_searcher
 
     cfg = prep.cfg
-    searcher = build_searcher(cfg, prep.space, prep.path)
+    searcher: Searcher = build_searcher(cfg, prep.space, prep.path)
     if cfg.resources.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=cfg.resources.max_concurrent)
     tune_config = tune.TuneConfig(

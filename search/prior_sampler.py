@@ -171,7 +171,7 @@ class PriorSampler(BaseSampler):
             if isinstance(dist, CategoricalDistribution):
                 k, keep = len(dist.choices), self.categorical_mass
                 total += math.log((keep if value == prior[name] else 0.0) * k + (1 - keep))
-            else:
+            elif isinstance(dist, (FloatDistribution, IntDistribution)):  # always, once `_valid`
                 lo, hi = _bounds(dist)
                 z = (_forward(dist, value) - _forward(dist, prior[name])) / (hi - lo) / self.spread
                 total += -0.5 * z * z - math.log(self.spread * math.sqrt(2 * math.pi))
@@ -224,6 +224,7 @@ def ranked(trials: Sequence[FrozenTrial], direction: StudyDirection) -> list[Fro
 
     def key(t: FrozenTrial) -> tuple[int, float, float]:
         if t.state == TrialState.COMPLETE:
+            assert t.value is not None  # `scored` below keeps only COMPLETE trials that have a value
             return 1, 0.0, sign * t.value
         step = max(t.intermediate_values)
         return 0, step, sign * t.intermediate_values[step]
@@ -255,6 +256,8 @@ def _valid(dist: BaseDistribution, value: Any) -> bool:
         return False
     if isinstance(dist, CategoricalDistribution):
         return value in dist.choices
+    if not isinstance(dist, (FloatDistribution, IntDistribution)):
+        return False  # no prior on a distribution PriorSampler cannot draw: uniform there
     return isinstance(value, (int, float)) and not isinstance(value, bool) and dist.low <= value <= dist.high
 
 

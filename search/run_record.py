@@ -51,7 +51,8 @@ def recorded_run(exp_path: str, kind: str, cfg: ExperimentConfig, used_before_s:
     """Log the start of a run, then its end; the body hands over what `Tuner.fit()` returned."""
     append_run_log(exp_path, event_line(kind, num_samples=cfg.budget.num_samples,
                                         time_budget_s=cfg.budget.time_budget_s))
-    started, grids = time.time(), []
+    started = time.time()
+    grids: list[Any] = []  # what Tuner.fit() returned (a ResultGrid), once the body hands it over
     try:
         yield grids.append
     except KeyboardInterrupt:

@@ -92,7 +92,7 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
         allowed = sorted(_COMMON_KEYS | _KIND_KEYS[kind])
         raise SpaceError(source, f"{path}.{sorted(unknown)[0]}", f"unknown key for a {kind} parameter; allowed: {allowed}")
     conditions = _parse_when(spec.get("when"), f"{path}.when", source)
-    common = {"conditions": conditions, "help": str(spec.get("help", ""))}
+    help_text = str(spec.get("help", ""))
 
     if kind == "categorical":
         choices = spec.get("choices")
@@ -103,11 +103,11 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
                 raise SpaceError(source, f"{path}.choices", f"choice {c!r} is not a string, number or boolean")
         if len({(type(c), c) for c in choices}) != len(choices):
             raise SpaceError(source, f"{path}.choices", f"duplicate choices in {choices}")
-        return Categorical(name, choices=tuple(choices), **common)
+        return Categorical(name, choices=tuple(choices), conditions=conditions, help=help_text)
     if kind == "const":
         if "value" not in spec:
             raise SpaceError(source, f"{path}.value", "a const parameter needs a value")
-        return Constant(name, value=spec["value"], **common)
+        return Constant(name, value=spec["value"], conditions=conditions, help=help_text)
 
     number = int if kind == "int" else float
     low, high = (_number(spec, key, number, path, source) for key in ("low", "high"))
@@ -126,16 +126,18 @@ def _parse_param(name: str, spec: Any, source: str) -> Param:
         if log:
             raise SpaceError(source, f"{path}.step", "step and log cannot be combined (Optuna does not support it)")
     if kind == "int":
-        return IntRange(name, low=low, high=high, step=step or 1, log=log, **common)
-    return FloatRange(name, low=low, high=high, step=step, log=log, **common)
+        return IntRange(name, low=low, high=high, step=step or 1, log=log, conditions=conditions, help=help_text)
+    return FloatRange(name, low=low, high=high, step=step, log=log, conditions=conditions, help=help_text)
 
 
 def _number(spec: dict, key: str, number: type, path: str, source: str) -> Any:
     value = spec.get(key)
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if number is int:
-        ok = ok and float(value).is_integer()
-    if not ok or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or (number is int and not float(value).is_integer())
+    ):
         raise SpaceError(source, f"{path}.{key}", f"must be a finite {number.__name__}, got {value!r}")
     return number(value)
 

@@ -8,6 +8,9 @@ kept in eval mode so batch-norm running statistics do not drift either.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 from torch import nn
 
 POLICIES = ("linear_probe", "full", "last_k")
@@ -17,7 +20,9 @@ def backbone_stages(backbone: nn.Module) -> list[list[str]]:
     """Parameter names of each stage of a timm backbone, stem first."""
     from timm.models import group_parameters
 
-    groups = [list(v) for _, v in sorted(group_parameters(backbone, backbone.group_matcher(coarse=True)).items())]
+    # every timm model defines group_matcher; nn.Module's __getattr__ would type it as Tensor | Module
+    group_matcher = cast("Callable[..., Any]", backbone.group_matcher)
+    groups = [list(v) for _, v in sorted(group_parameters(backbone, group_matcher(coarse=True)).items())]
     params = dict(backbone.named_parameters())
     # a trailing group holding only norm weights/biases (e.g. ConvNeXt's head.norm) is not a stage of its own
     if len(groups) > 1 and all(params[n].dim() <= 1 for n in groups[-1]):

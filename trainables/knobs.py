@@ -63,8 +63,8 @@ class Knob:
         kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, self.kind):
             return f"{value!r} is not {getattr(self.kind, '__name__', 'a number')}; allowed: {self.allowed()}"
-        if isinstance(value, bool):
-            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None  # a boolean (or any other non-number) has no range to check
         too_low = value <= self.low if self.low_open else value < self.low
         if too_low or value > self.high:
             return f"{value!r} is outside the allowed range {self.allowed()}"

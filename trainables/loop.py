@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -36,6 +36,20 @@ from .trial_config import TrialConfig, parse_trial_config
 
 # (this epoch's report, the state to checkpoint; None when nothing is worth keeping) -> None
 Report = Callable[[EpochReport, "TrialState | None"], None]
+
+
+@runtime_checkable
+class _EpochAware(Protocol):
+    """A model that changes between epochs (e.g. a timm backbone frozen for its first warm-up epochs)."""
+
+    def begin_epoch(self, epoch: int) -> None: ...
+
+
+@runtime_checkable
+class _GroupsParams(Protocol):
+    """A model that puts its parameters in optimizer groups of its own (e.g. a lower backbone lr)."""
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -193,7 +207,7 @@ def build(config: TrialConfig, data: TrialData, settings: TrainSettings,
     """Model, preprocessing (decided here, once: see `normalisation_for`), optimizer and schedule."""
     model = build_model(config, data.in_shape, data.num_classes, settings.weight_sources()).to(device)
     pre = normalisation_for(model, data.mean, data.std).module().to(device)
-    params = model.param_groups(config.optimizer.lr) if hasattr(model, "param_groups") else model.parameters()
+    params = model.param_groups(config.optimizer.lr) if isinstance(model, _GroupsParams) else model.parameters()
     opt = make_optimizer(params, config.optimizer)
     sched = make_schedule(opt, config.schedule, settings.max_epochs)
     return model, pre, opt, sched
@@ -293,7 +307,7 @@ def setup(config: dict[str, Any], data: TrialData, settings: TrainSettings, star
 def one_epoch(t: Trial) -> EpochReport:
     """Train `t` for one more epoch, evaluate it, and decide whether it should stop."""
     t.epoch += 1
-    if hasattr(t.model, "begin_epoch"):  # e.g. a backbone frozen for its first warm-up epochs
+    if isinstance(t.model, _EpochAware):  # e.g. a backbone frozen for its first warm-up epochs
         t.model.begin_epoch(t.epoch)
     t0 = time.perf_counter()
     # only a fresh trial's first epoch is timed: later ones may slow down with the machine's load

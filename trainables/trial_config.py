@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .knobs import AUG_PREFIX, KNOBS, PER_BLOCK, RESERVED, DependsOn, Knob, max_blocks, split_param
+from .knobs import AUG_PREFIX, KNOBS, PER_BLOCK, RESERVED, DependsOn, max_blocks, split_param
 from .losses import LossConfig
 from .models import MODELS
 from .optimizers import OptimizerConfig
@@ -118,9 +118,10 @@ def _resolved(given: dict[str, Any], blocks: dict[str, dict[int, Any]]) -> dict[
         if name not in values:
             values[name] = knob.default.resolve(values)
     for name in PER_BLOCK:
-        knob: Knob = KNOBS[name]
-        count = values[knob.per_block]
-        values[name] = tuple(blocks[name].get(i, knob.default_at(i)) for i in range(1, count + 1))
+        block_knob = KNOBS[name]
+        assert block_knob.per_block is not None  # PER_BLOCK holds exactly the knobs with a per_block counter
+        count = values[block_knob.per_block]
+        values[name] = tuple(blocks[name].get(i, block_knob.default_at(i)) for i in range(1, count + 1))
     return values
 
 

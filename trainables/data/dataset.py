@@ -27,6 +27,8 @@ class ImageData:
         for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
             if x is None:
                 continue
+            if y is None:
+                raise DataError(f"{self.name}: {split} has images but no labels")
             if x.dtype != np.uint8 or x.ndim != 4:
                 raise DataError(f"{self.name}: {split} images must be uint8 [N, C, H, W], got {x.dtype} {x.shape}")
             if len(x) != len(y):
@@ -36,7 +38,7 @@ class ImageData:
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+        return tuple(self.x_train.shape[1:])
 
     @property
     def num_classes(self) -> int:

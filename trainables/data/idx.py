@@ -8,7 +8,10 @@ import numpy as np
 
 from .dataset import DataError
 
-_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_DTYPES: dict[int, np.dtype] = {
+    code: np.dtype(name)
+    for code, name in {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}.items()
+}
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -29,7 +32,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header")
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dt = np.dtype(_DTYPES[dtype])
+    dt = _DTYPES[dtype]
     expected = int(np.prod(shape)) * dt.itemsize
     if len(raw) - header != expected:
         raise DataError(f"{path}: IDX body has {len(raw) - header} bytes, header declares {expected} for shape {shape}")

@@ -77,9 +77,9 @@ def decode_image(path: Path, size: tuple[int, int], channels: int) -> np.ndarray
     """One image file as uint8 [C, H, W], resized (bilinear) to `size`. Raises OSError/ValueError if unreadable."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        im = im.convert("L" if channels == 1 else "RGB")   # convert() forces the full decode
-        im = im.resize((size[1], size[0]), Image.BILINEAR)
+    with Image.open(path) as src:
+        im = src.convert("L" if channels == 1 else "RGB")   # convert() forces the full decode
+        im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR)
         arr = np.asarray(im, dtype=np.uint8)
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 

@@ -46,7 +46,7 @@ class TrialData:
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+        return tuple(self.x_train.shape[1:])
 
     @property
     def num_classes(self) -> int:

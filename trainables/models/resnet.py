@@ -29,7 +29,9 @@ class BasicBlock(nn.Module):
         self.body = nn.Sequential(*_conv_bn(c_in, c_out, stride), make_activation(activation), *_conv_bn(c_out, c_out))
         # why zero-init the last BN scale: every block starts as the identity, so high one-cycle learning
         # rates are stable from the first step (Goyal et al. 2017, "Bag of tricks")
-        nn.init.zeros_(self.body[-1].weight)
+        last_bn = self.body[-1]
+        assert isinstance(last_bn, nn.BatchNorm2d)  # _conv_bn always ends with the batch norm
+        nn.init.zeros_(last_bn.weight)
         shortcut: list[nn.Module] = []
         if stride > 1:
             # why average pooling before a 1x1 conv, not a strided 1x1: no input pixel is skipped (ResNet-D)

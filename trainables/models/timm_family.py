@@ -65,6 +65,10 @@ def _channel_stats(values: tuple[float, ...], channels: int) -> tuple[float, ...
 class TimmClassifier(nn.Module):
     """backbone (pooled features) -> head; resizes inputs to `image_size`; applies a fine-tuning policy."""
 
+    # set by `build` from the backbone's pretrained config; read with getattr (absent on a bare instance)
+    data_mean: tuple[float, ...]
+    data_std: tuple[float, ...]
+
     def __init__(self, backbone: nn.Module, head: nn.Module, image_size: tuple[int, int],
                  policy: str = "full", unfreeze_stages: int = 1, frozen_warmup_epochs: int = 0,
                  backbone_lr_mult: float = 1.0) -> None:
