@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:  # the CLI imports the library lazily: `hpsearch --help` stays fast
     from .config import ExperimentConfig
@@ -223,11 +223,10 @@ def _watch_args(p: argparse.ArgumentParser) -> None:
                    "http://host:5000); needs pip install 'hpsearch[mlflow]'")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="hpsearch", description="Distributed hyperparameter search for image classifiers.")
-    p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
-    sub = p.add_subparsers(dest="command", required=True)
+_Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # what add_subparsers returns
 
+
+def _add_run(sub: _Sub) -> None:
     r = sub.add_parser("run", help="launch a search from an experiment YAML file")
     r.add_argument("experiment")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config field, e.g. budget.num_samples=12")
@@ -237,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     _watch_args(r)
     r.set_defaults(fn=cmd_run)
 
+
+def _add_resume(sub: _Sub) -> None:
     s = sub.add_parser("resume", help="continue an interrupted search")
     s.add_argument("results_dir")
     s.add_argument("--address", help="join a Ray cluster: auto, HOST:PORT or ray://HOST:10001")
@@ -245,11 +246,15 @@ def build_parser() -> argparse.ArgumentParser:
     _watch_args(s)
     s.set_defaults(fn=cmd_resume)
 
+
+def _add_status(sub: _Sub) -> None:
     st = sub.add_parser("status", help="progress of a search (running anywhere, or finished), read from its folder")
     st.add_argument("results_dir")
     st.add_argument("--oneline", action="store_true", help="one plain line, as in a log")
     st.set_defaults(fn=cmd_status)
 
+
+def _add_leaderboard(sub: _Sub) -> None:
     lb = sub.add_parser("leaderboard", help="rank the trials of one or more experiments")
     lb.add_argument("results_dirs", nargs="+")
     lb.add_argument("--top", type=int, default=None, help="show only the best N")
@@ -260,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--markdown", help="also write it as a Markdown table")
     lb.set_defaults(fn=cmd_leaderboard)
 
+
+def _add_report(sub: _Sub) -> None:
     rp = sub.add_parser("report", help="HTML report with figures, leaderboard and test evaluation of the best trial")
     rp.add_argument("results_dir")
     rp.add_argument("--out", help="output folder (default: RESULTS_DIR/report)")
@@ -268,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--by", choices=["best", "last"], default="best", help="rank by best epoch or last epoch")
     rp.set_defaults(fn=cmd_report)
 
+
+def _add_final(sub: _Sub) -> None:
     fn = sub.add_parser("final", help="retrain the best config on train+validation, test it, export a model bundle")
     fn.add_argument("results_dir")
     fn.add_argument("--out", help="bundle folder (default: RESULTS_DIR/final)")
@@ -277,16 +286,22 @@ def build_parser() -> argparse.ArgumentParser:
     fn.add_argument("--cv-top", type=int, default=3, metavar="N", help="configs to cross-validate (with --folds)")
     fn.set_defaults(fn=cmd_final)
 
+
+def _add_predict(sub: _Sub) -> None:
     pr = sub.add_parser("predict", help="classify image files with a bundle made by `hpsearch final`")
     pr.add_argument("bundle")
     pr.add_argument("images", nargs="+")
     pr.set_defaults(fn=cmd_predict)
 
+
+def _add_validate(sub: _Sub) -> None:
     v = sub.add_parser("validate", help="check an experiment file and its space without launching anything")
     v.add_argument("experiment")
     v.add_argument("--set", action="append", metavar="KEY=VALUE")
     v.set_defaults(fn=cmd_validate)
 
+
+def _add_spaces(sub: _Sub) -> None:
     sp = sub.add_parser("spaces", help="list preset spaces, or show one resolved")
     sp_sub = sp.add_subparsers(dest="action", required=True)
     sp_sub.add_parser("list")
@@ -294,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("name", help="preset name or path to a space file")
     sp.set_defaults(fn=cmd_spaces)
 
+
+def _add_data(sub: _Sub) -> None:
     d = sub.add_parser("data", help="list datasets, or show where one is found and its size")
     d_sub = d.add_subparsers(dest="action", required=True)
     d_sub.add_parser("list")
@@ -305,6 +322,19 @@ def build_parser() -> argparse.ArgumentParser:
     dshow.add_argument("--test-fraction", type=float, default=0.2, help="used only if the dataset has no test set")
     dshow.add_argument("--seed", type=int, default=0)
     d.set_defaults(fn=cmd_data)
+
+
+# every command's arguments, in the order `hpsearch --help` lists them
+_COMMANDS = [_add_run, _add_resume, _add_status, _add_leaderboard, _add_report, _add_final, _add_predict,
+             _add_validate, _add_spaces, _add_data]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hpsearch", description="Distributed hyperparameter search for image classifiers.")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in _COMMANDS:
+        add(sub)
     return p
 
 
