@@ -79,62 +79,80 @@ def _error_message(d: Path | None) -> str:
     return lines[-1][:300] if lines else ""
 
 
+def _split_rows(rows: list[dict[str, Any]]) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+    """A trial's result rows as {epoch: row} (the last report of an epoch wins, as after a restore) and its
+    final row when it ended without an epoch's results (an exception, or too slow inside its first epoch)."""
+    by_epoch: dict[int, dict[str, Any]] = {}
+    final_row: dict[str, Any] = {}
+    for r in rows:
+        if r.get(ERROR_KEY) or r.get(STOPPED_BY) == TOO_SLOW_FLAG:
+            final_row = r
+        elif "epoch" in r:
+            by_epoch[int(r["epoch"])] = r
+    return by_epoch, final_row
+
+
+def _trial_config(rows: list[dict[str, Any]], state: dict[str, Any], d: Path | None) -> dict[str, Any]:
+    config_t = (rows[-1].get("config") if rows else None) or state.get("config") or {}
+    if not config_t and d is not None and (d / PARAMS_FILE).is_file():
+        config_t = json.loads((d / PARAMS_FILE).read_text())
+    return dict(config_t)
+
+
+def _best(by_epoch: dict[int, dict[str, Any]], metric: str, mode: str) -> tuple[float, dict[str, Any]]:
+    """The best value of `metric` and its row; a diverged epoch's numbers come from a broken model: never best."""
+    values = [r.get(metric) for r in by_epoch.values() if not r.get("diverged")]
+    finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    if not finite:
+        return math.nan, {}
+    best_val = max(finite) if mode == "max" else min(finite)
+    return best_val, next((r for r in by_epoch.values() if r.get(metric) == best_val and not r.get("diverged")), {})
+
+
+def _trial_row(trial_id: str, rows: list[dict[str, Any]], state: dict[str, Any], d: Path | None, metric: str,
+               mode: str, max_epochs: int) -> dict[str, Any]:
+    """One leaderboard row: how the trial ended, its best and last values, cost, and its config."""
+    by_epoch, final_row = _split_rows(rows)
+    last = final_row or (by_epoch[max(by_epoch)] if by_epoch else {})
+    status = state.get("status")
+    n_epochs = max(by_epoch) if by_epoch else 0
+    last_epoch = by_epoch[n_epochs] if by_epoch else {}
+    best_val, best_row = _best(by_epoch, metric, mode)
+    return {
+        "trial_id": trial_id,
+        "status": status or ("UNKNOWN" if rows else "PENDING"),
+        "ended": ended(status, last, n_epochs, max_epochs),
+        "epochs": n_epochs,
+        "best_epoch": best_row.get("epoch", math.nan),
+        f"best_{metric}": best_val,
+        f"last_{metric}": last_epoch.get(metric, math.nan),
+        "val_acc": best_row.get("val_acc", math.nan),
+        "val_f1_macro": best_row.get("val_f1_macro", math.nan),
+        "val_loss": best_row.get("val_loss", math.nan),
+        "param_count": last_epoch.get("param_count", math.nan),
+        "inference_ms": last_epoch.get("inference_ms", math.nan),
+        "wall_time_s": last.get("time_total_s", math.nan),
+        "node_id": last.get("node_id", ""),
+        "num_failures": state.get("num_failures", 0),
+        "error": final_row.get(ERROR_KEY, "") or (_error_message(d) if status == "ERROR" else ""),
+        "trial_dir": str(d) if d else "",
+        "first_report_time": rows[0].get("timestamp", math.nan) if rows else math.nan,
+        "last_report_time": last.get("timestamp", math.nan),
+        **{f"config/{k}": v for k, v in sorted(_trial_config(rows, state, d).items())},
+    }
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Load one experiment folder (finished, running, interrupted or with errored trials)."""
     exp = experiment_folder(path)
     config = read_config_dict(exp)
     metric, mode, max_epochs = _metric(config), _mode(config), _max_epochs(config)
     states, dirs = read_trial_states(exp), trial_dirs(exp)
-
     trial_rows, epoch_rows = [], []
     for trial_id in sorted(set(states) | set(dirs)):
         d = dirs.get(trial_id)
         rows = read_results(d / RESULT_FILE) if d else []
-        by_epoch: dict[int, dict[str, Any]] = {}
-        final_row: dict[str, Any] = {}
-        for r in rows:
-            if r.get(ERROR_KEY):
-                final_row = r  # the trial failed with an exception (recorded by the trainable)
-            elif r.get(STOPPED_BY) == TOO_SLOW_FLAG:
-                final_row = r  # stopped inside its first epoch: a final row, but no epoch's results
-            elif "epoch" in r:
-                by_epoch[int(r["epoch"])] = r  # after a restore the last report of an epoch wins
-        config_t = (rows[-1].get("config") if rows else None) or states.get(trial_id, {}).get("config") or {}
-        if not config_t and d is not None and (d / PARAMS_FILE).is_file():
-            config_t = json.loads((d / PARAMS_FILE).read_text())
-        for _e, r in sorted(by_epoch.items()):
+        for _, r in sorted(_split_rows(rows)[0].items()):
             epoch_rows.append({"trial_id": trial_id, **{k: v for k, v in r.items() if k != "config"}})
-        last = final_row or (by_epoch[max(by_epoch)] if by_epoch else {})
-        status = states.get(trial_id, {}).get("status")
-        n_epochs = max(by_epoch) if by_epoch else 0
-        # a diverged epoch's numbers come from a broken model: never the trial's best
-        values = [r.get(metric) for r in by_epoch.values() if not r.get("diverged")]
-        finite = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-        best_val = (max(finite) if mode == "max" else min(finite)) if finite else math.nan
-        best_row = next((r for r in by_epoch.values() if r.get(metric) == best_val and not r.get("diverged")), {}) \
-            if finite else {}
-        trial_rows.append({
-            "trial_id": trial_id,
-            "status": status or ("UNKNOWN" if rows else "PENDING"),
-            "ended": ended(status, last, n_epochs, max_epochs),
-            "epochs": n_epochs,
-            "best_epoch": best_row.get("epoch", math.nan),
-            f"best_{metric}": best_val,
-            f"last_{metric}": by_epoch[n_epochs].get(metric, math.nan) if by_epoch else math.nan,
-            "val_acc": best_row.get("val_acc", math.nan),
-            "val_f1_macro": best_row.get("val_f1_macro", math.nan),
-            "val_loss": best_row.get("val_loss", math.nan),
-            "param_count": (by_epoch[n_epochs] if by_epoch else {}).get("param_count", math.nan),
-            "inference_ms": (by_epoch[n_epochs] if by_epoch else {}).get("inference_ms", math.nan),
-            "wall_time_s": last.get("time_total_s", math.nan),
-            "node_id": last.get("node_id", ""),
-            "num_failures": states.get(trial_id, {}).get("num_failures", 0),
-            "error": final_row.get(ERROR_KEY, "") or (_error_message(d) if status == "ERROR" else ""),
-            "trial_dir": str(d) if d else "",
-            "first_report_time": rows[0].get("timestamp", math.nan) if rows else math.nan,
-            "last_report_time": last.get("timestamp", math.nan),
-            **{f"config/{k}": v for k, v in sorted(config_t.items())},
-        })
-    trials = pd.DataFrame(trial_rows)
-    epochs = pd.DataFrame(epoch_rows)
-    return Experiment(exp, config, trials, epochs)
+        trial_rows.append(_trial_row(trial_id, rows, states.get(trial_id, {}), d, metric, mode, max_epochs))
+    return Experiment(exp, config, pd.DataFrame(trial_rows), pd.DataFrame(epoch_rows))

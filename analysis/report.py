@@ -61,10 +61,7 @@ def build_report(results_dir: str | Path, out: str | Path | None = None, top: in
     rep = Report(out_dir / REPORT_FILE)
     space = load_space(exp.path / "space.yaml") if (exp.path / "space.yaml").is_file() else None
 
-    board = leaderboard(exp, by=by)
-    rep.leaderboard_csv, rep.leaderboard_md = out_dir / "leaderboard.csv", out_dir / "leaderboard.md"
-    to_csv(board, str(rep.leaderboard_csv))
-    rep.leaderboard_md.write_text(to_markdown(board, exp.metric))
+    board = _write_leaderboard(exp, by, out_dir, rep)
     scored = board.dropna(subset=[exp.metric]) if not board.empty else board
     top_ids = list(scored["trial_id"].head(5))
 
@@ -99,6 +96,15 @@ def build_report(results_dir: str | Path, out: str | Path | None = None, top: in
     rep.html.write_text(_html(exp, summary, board.head(top), pngs, evaluated, rep.importance))
     say(f"wrote {rep.html}")
     return rep
+
+
+def _write_leaderboard(exp: Experiment, by: str, out_dir: Path, rep: Report) -> pd.DataFrame:
+    """The leaderboard, also written as CSV and Markdown next to the report."""
+    board = leaderboard(exp, by=by)
+    rep.leaderboard_csv, rep.leaderboard_md = out_dir / "leaderboard.csv", out_dir / "leaderboard.md"
+    to_csv(board, str(rep.leaderboard_csv))
+    rep.leaderboard_md.write_text(to_markdown(board, exp.metric))
+    return board
 
 
 def _evaluate(exp: Experiment, trial_ids: list[str], say: Progress) -> list[TestEvaluation]:
