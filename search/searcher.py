@@ -17,6 +17,7 @@ from typing import Any
 import optuna
 from ray.tune.search.optuna import OptunaSearch
 
+from analysis.layout import STUDY_FILE
 from spaces import Constant, Space, define_by_run
 from trainables.metrics import DIVERGED, EPOCH, STOPPED_BY, TOO_SLOW
 from trainables.ray_trainable import ERROR_KEY
@@ -26,7 +27,6 @@ from ._optuna_compat import live_trial, storage_id
 from .config import ExperimentConfig
 
 SEED_KEY = "seed"
-from analysis.layout import STUDY_FILE  # noqa: E402
 
 log = logging.getLogger("hpsearch")
 
