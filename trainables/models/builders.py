@@ -56,6 +56,8 @@ def register_builders(builders: Mapping[str, Builder] | None) -> None:
 
 def reference_problem(ref: Any) -> str | None:
     """Why `ref` is not a well-formed builder reference, or None (the `builder` knob's check)."""
+    if isinstance(ref, str) and ref in _REGISTERED:  # e.g. a notebook's lambda: `__main__:<lambda>`
+        return None
     if not isinstance(ref, str):
         return f"{ref!r} is not a builder reference ('module:function' or 'path/to/file.py:function')"
     module, sep, attr = ref.rpartition(":")
