@@ -21,8 +21,14 @@ from typing import Any
 from spaces import Categorical, Constant, Param, Space, SpaceError, parse_space
 from trainables.knobs import KNOBS
 from trainables.models import MODELS
-from trainables.models.builders import (BuilderError, code_paths, is_file_reference, register_builder,
-                                        resolve_builder, use_code_paths)
+from trainables.models.builders import (
+    BuilderError,
+    code_paths,
+    is_file_reference,
+    register_builder,
+    resolve_builder,
+    use_code_paths,
+)
 
 BUILDER = "builder"
 

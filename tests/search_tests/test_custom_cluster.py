@@ -4,7 +4,6 @@ worker node only through Ray's runtime environment (`cluster.runtime_env.py_modu
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -31,7 +30,8 @@ def build(config, in_shape, num_classes):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("cluster", [0], indirect=True)  # no CPU on the head: every trial runs on the worker
-def test_a_yaml_module_reference_runs_on_the_worker_node_shipped_by_runtime_env(tmp_path, fashion_dir, cluster):
+def test_a_yaml_module_reference_runs_on_the_worker_node_shipped_by_runtime_env(tmp_path, fashion_dir,
+                                                                               cluster):  # noqa: F811
     worker = cluster.add_node(num_cpus=1)
     code, seen = tmp_path / "usercode", tmp_path / "seen"
     code.mkdir(), seen.mkdir()

@@ -3,6 +3,7 @@ builder and the rest of the search goes on; the driver is SIGKILLed mid-search, 
 finishes it, and the report and the final model (bundle, prediction) work as for a built-in family."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +44,8 @@ def _experiment(tmp_path: Path, fashion_dir: Path) -> Path:
     path = tmp_path / "exp.yaml"
     path.write_text(yaml.safe_dump({
         "name": "custom", "storage": str(tmp_path / "results"), "space": "space.yaml",
-        "dataset": {"name": "fashion_mnist", "data_dir": str(fashion_dir), "train_subset": 1000},
-        "budget": {"num_samples": 5, "max_epochs": 3, "grace_period": 1, "reduction_factor": 2},
+        "dataset": {"name": "fashion_mnist", "data_dir": str(fashion_dir), "train_subset": 500},
+        "budget": {"num_samples": 4, "max_epochs": 2, "grace_period": 1, "reduction_factor": 2},
         "search": {"seed": 1}, "resources": {"cpus_per_trial": 1, "max_concurrent": 2},
     }))
     return path
@@ -54,15 +55,18 @@ def _experiment(tmp_path: Path, fashion_dir: Path) -> Path:
 def test_bad_builders_kill_resume_report_and_final_of_a_custom_model(tmp_path, fashion_dir):
     exp = tmp_path / "results" / "custom"
     proc = cli("run", str(_experiment(tmp_path, fashion_dir)))
+    deadline = time.time() + 240
     while not KILL_WHEN["early"](exp):
         assert proc.poll() is None, f"search ended before the kill point:\n{proc.stdout.read()}"
+        assert time.time() < deadline, "kill point never reached"
+        time.sleep(0.2)
     kill_search(proc, exp)
     resumed = cli("resume", str(exp))
     out, _ = resumed.communicate(timeout=400)
     assert resumed.returncode == 0, out
 
     trials = load_experiment(exp).trials
-    assert len(trials) == 5
+    assert len(trials) == 4
     for _, t in trials.iterrows():
         if t["config/builder"] in EXPECTED_ERRORS:  # ended alone, with a message naming its builder
             assert t["ended"] == ERRORED and t["epochs"] == 0, t
@@ -71,7 +75,7 @@ def test_bad_builders_kill_resume_report_and_final_of_a_custom_model(tmp_path, f
             assert t["ended"] in (COMPLETED, STOPPED_ASHA) and not t["error"], t
             epochs = [r["epoch"] for r in read_results(Path(t["trial_dir"]) / "result.json")]
             assert epochs[0] == 1 and all(b == a + 1 for a, b in zip(epochs, epochs[1:])), epochs
-    assert (trials["ended"] == ERRORED).sum() >= 2 and (trials["ended"] != ERRORED).sum() >= 2
+    assert (trials["ended"] == ERRORED).sum() == 2  # the four warm starts: two good builders, two bad
 
     report = build_report(exp, progress=None)
     assert report.html.is_file() and report.evaluations and report.evaluations[0].config["family"] == "custom"
