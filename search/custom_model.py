@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,22 @@ def check_builders(space: Space, runtime_env: dict[str, Any]) -> None:
     use_code_paths(code_paths(runtime_env))
     for ref in builder_references(space):
         try:
-            resolve_builder(ref)
+            _check_signature(ref, resolve_builder(ref))
         except BuilderError as e:
             raise SpaceError(space.source, f"params.{BUILDER}", str(e)) from None
+
+
+def _check_signature(ref: str, builder: Callable[..., Any]) -> None:
+    """A builder that cannot be called as `builder(config, in_shape, num_classes)` would fail every trial."""
+    try:
+        signature = inspect.signature(builder)
+    except (TypeError, ValueError):  # some builtins and C callables have none: let the trials tell
+        return
+    try:
+        signature.bind(None, None, None)
+    except TypeError:
+        raise BuilderError(f"builder {ref!r} takes {signature}; hpsearch calls it as "
+                           "builder(config, in_shape, num_classes)") from None
 
 
 def shipped_code(runtime_env: dict[str, Any], space: Space) -> dict[str, Any]:

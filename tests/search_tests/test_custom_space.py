@@ -50,8 +50,10 @@ def _experiment(tmp_path: Path, space: dict, **cluster) -> Path:
     ("no_such_module_xyz:build", "params.builder: builder 'no_such_module_xyz:build': cannot import module "
                                  "'no_such_module_xyz'"),
     (f"{MOD}:nope", f"params.builder: builder '{MOD}:nope': '{MOD}' has no attribute 'nope'"),
+    (f"{MOD}:two_args", f"params.builder: builder '{MOD}:two_args' takes (config, in_shape); hpsearch calls it "
+                        "as builder(config, in_shape, num_classes)"),
 ])
-def test_a_reference_that_does_not_resolve_is_refused_before_launch(tmp_path, capsys, builder, message):
+def test_a_builder_that_cannot_be_found_or_called_is_refused_before_launch(tmp_path, capsys, builder, message):
     path = _experiment(tmp_path, _space(builder={"type": "const", "value": builder}))
     assert cli.main(["validate", str(path)]) == cli.EXIT_USAGE
     err = capsys.readouterr().err

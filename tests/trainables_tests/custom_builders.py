@@ -19,3 +19,7 @@ def raises(config: dict[str, Any], in_shape: tuple[int, int, int], num_classes: 
 
 def not_a_module(config: dict[str, Any], in_shape: tuple[int, int, int], num_classes: int) -> Any:
     return "a string, not a model"
+
+
+def two_args(config, in_shape):  # noqa: ANN001, ANN201 - the mistake under test: no num_classes
+    return None
