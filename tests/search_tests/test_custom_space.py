@@ -52,7 +52,7 @@ def _experiment(tmp_path: Path, space: dict, **cluster) -> Path:
     (f"{MOD}:nope", f"params.builder: builder '{MOD}:nope': '{MOD}' has no attribute 'nope'"),
     (f"{MOD}:two_args", f"params.builder: builder '{MOD}:two_args' takes (config, in_shape); hpsearch calls it "
                         "as builder(config, in_shape, num_classes)"),
-])
+], ids=["unimportable", "no-such-function", "wrong-signature"])
 def test_a_builder_that_cannot_be_found_or_called_is_refused_before_launch(tmp_path, capsys, builder, message):
     path = _experiment(tmp_path, _space(builder={"type": "const", "value": builder}))
     assert cli.main(["validate", str(path)]) == cli.EXIT_USAGE
@@ -87,7 +87,7 @@ def test_code_from_runtime_env_resolves_and_a_builder_file_is_shipped(tmp_path):
     ({"workdir": "."}, "cluster.runtime_env.workdir = '.': one of ['working_dir', 'py_modules'"),
     ({"py_modules": ["missing_dir"]}, "cluster.runtime_env.py_modules[0] = 'missing_dir': an existing folder or file"),
     ({"working_dir": 3}, "cluster.runtime_env.working_dir = 3: a folder path or a URI"),
-])
+], ids=["unknown-key", "missing-path", "not-a-path"])
 def test_runtime_env_is_checked(tmp_path, env, message):
     with pytest.raises(ConfigError) as e:
         parse_config({"cluster": {"runtime_env": env}}, str(tmp_path / "exp.yaml"))

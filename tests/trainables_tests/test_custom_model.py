@@ -49,7 +49,7 @@ def test_a_file_reference_loads_the_file(tmp_path):
     ("no_such_module_xyz:build", "builder 'no_such_module_xyz:build': cannot import module 'no_such_module_xyz'"),
     (f"{MOD}:missing", f"builder '{MOD}:missing': '{MOD}' has no attribute 'missing'"),
     ("/nowhere/nets.py:build", "cannot import module 'nets'"),
-])
+], ids=["raises", "not-a-module", "unimportable", "no-such-function", "no-such-file"])
 def test_a_bad_builder_is_an_error_naming_it(builder, message):
     with pytest.raises(BuilderError) as e:
         build_model({"family": "custom", "builder": builder}, SHAPE, 10)
