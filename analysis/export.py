@@ -9,6 +9,7 @@ alone can use it (`analysis.exported` reads it back, for `hpsearch predict`).
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import warnings
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from trainables.data import DataError
 from trainables.registry import Registry
 
 from .bundle import META, Bundle, load_bundle
+from .errors import ExperimentError
 
 EXPORT_FORMAT = "hpsearch-export/1"
 META_KEY = "hpsearch"  # ONNX metadata key; TorchScript extra file META_KEY + ".json"
@@ -48,8 +50,16 @@ class ExportFormat:
 FORMATS: Registry[ExportFormat] = Registry("export format")
 
 
+def require(*modules: str) -> None:
+    """The optional packages ONNX needs, checked before any work, with the command that installs them."""
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ExperimentError(f"ONNX needs {', '.join(missing)}: pip install 'hpsearch[export]'")
+
+
 def _write_onnx(graph: nn.Module, example: torch.Tensor, meta: dict[str, Any], out: Path) -> None:
     """torch.export-based exporter (the legacy TorchScript one is deprecated); the batch size stays free."""
+    require("onnx", "onnxscript")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(graph, (example,), dynamo=True, verbose=False, input_names=["images"],
@@ -74,12 +84,12 @@ FORMATS.register("torchscript", ExportFormat(".pt", _write_torchscript))
 
 
 def bundle_folder(source: str | Path) -> Path:
-    """A bundle folder as given, or the `final/` bundle of an experiment folder."""
+    """A bundle folder as given, or an experiment folder's bundle: `final/` (the single best), else `ensemble/`."""
     source = Path(source)
-    for folder in (source, source / "final"):
+    for folder in (source, source / "final", source / "ensemble"):
         if (folder / META).is_file():
             return folder
-    raise DataError(f"{source}: neither a model bundle nor an experiment with one in final/ "
+    raise DataError(f"{source}: neither a model bundle nor an experiment with one in final/ or ensemble/ "
                     f"(make one with `hpsearch final {source}`)")
 
 

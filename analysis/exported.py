@@ -5,6 +5,7 @@ Either way the file holds the preprocessing, so raw uint8 images go in and proba
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ import numpy as np
 
 from trainables.data import DataError
 
-from .export import EXPORT_FORMAT, FORMATS, META_KEY
+from .errors import ExperimentError
+from .export import EXPORT_FORMAT, FORMATS, META_KEY, require
 
 Run = Callable[[np.ndarray], np.ndarray]  # uint8 images in the file's layout -> probabilities
 
@@ -41,6 +43,7 @@ class ExportedModel:
 
 
 def _onnx(path: Path) -> tuple[dict[str, Any], Run]:
+    require("onnxruntime")
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -52,7 +55,9 @@ def _torchscript(path: Path) -> tuple[dict[str, Any], Run]:
     import torch
 
     extra = {f"{META_KEY}.json": ""}
-    module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit's deprecation notice
+        module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
 
     def run(x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -77,8 +82,11 @@ def load_exported(path: str | Path) -> ExportedModel:
         raise DataError(f"{path}: not an exported model (suffixes {', '.join(sorted(_READERS))})")
     try:
         meta, run = _READERS[path.suffix](path)
+    except ExperimentError:  # a missing runtime: its own message says what to install
+        raise
     except Exception as e:  # noqa: BLE001 - the runtimes raise their own types for an unreadable file
-        raise DataError(f"{path}: cannot load ({type(e).__name__}: {e})") from None
+        first = (str(e).strip().splitlines() or ["(no message)"])[0]
+        raise DataError(f"{path}: cannot load as an exported model ({type(e).__name__}: {first})") from None
     if meta.get("format") != EXPORT_FORMAT:
         raise DataError(f"{path}: no {EXPORT_FORMAT} metadata (export it with `hpsearch export`)")
     return ExportedModel(path, meta, run)

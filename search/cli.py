@@ -152,18 +152,17 @@ def cmd_final(args: argparse.Namespace) -> int:
 
 def _final_ensemble(args: argparse.Namespace) -> int:
     from analysis.ensemble import COMPARISON, comparison_table, final_ensemble
-
-    from .config import ConfigError
+    from analysis.errors import ExperimentError
 
     if args.trial or args.folds:
-        raise ConfigError("--ensemble: not with --trial or --folds (an ensemble is of the top K trials; "
+        raise ExperimentError("--ensemble: not with --trial or --folds (an ensemble is of the top K trials; "
                           "cross-validate with a separate `hpsearch final --folds`)")
     fe = final_ensemble(args.results_dir, args.ensemble, args.out, args.by)
-    single, ens = fe.single_best.summary(), fe.ensemble.summary()
+    shown = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "macro_auc")
     print(f"\ntop {len(fe.members)} trials ({', '.join(m.trial_id for m in fe.members)}) retrained on "
           f"train+validation; on the test set:")
-    for name, s in (("single best", single), (f"ensemble of {len(fe.members)}", ens)):
-        print(f"  {name:<14} " + "  ".join(f"{k} {v:.4f}" for k, v in s.items()))
+    for name, m in (("single best", fe.single_best), (f"ensemble of {len(fe.members)}", fe.ensemble)):
+        print(f"  {name:<14} " + "  ".join(f"{k} {m.summary()[k]:.4f}" for k in shown))
     print(comparison_table(fe).to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"bundle: {fe.bundle} (comparison: {fe.bundle / COMPARISON})")
     print(f"predict with: hpsearch predict {fe.bundle} IMAGE...")
