@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from .config import ConfigError
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
     from matplotlib.figure import Figure
     from ray.tune import Callback
@@ -99,11 +98,10 @@ def plan(config: dict | str | Path, *, data: Any = None, overrides: list[str] | 
     `data` (arrays, see `trainables.data.image_data`) replaces the config's dataset; its split settings apply.
     The config's `space` may be a preset name, a file, or a space mapping (as in a space YAML file).
     """
+    from spaces import parse_space
     from trainables.data import ARRAYS, image_data, remember
 
     from .launch import prepare
-
-    from spaces import parse_space
 
     space = None
     if isinstance(config, dict) and isinstance(config.get("space"), dict):  # a space given inline, as data

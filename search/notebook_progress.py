@@ -30,8 +30,11 @@ def in_notebook() -> bool:
 class NotebookProgress(LiveProgress):
     """Ray Tune callback drawing the progress view into one updating cell output, every `refresh_s`."""
 
-    def __init__(self, *args: Any, refresh_s: float = 1.0, **kwargs: Any) -> None:
-        super().__init__(*args, refresh_s=refresh_s, tty=True, **kwargs)
+    def __init__(self, metric: str, mode: str, num_samples: int, max_epochs: int,
+                 time_budget_s: float | None = None, every_s: float = 30.0, refresh_s: float = 1.0,
+                 epoch_limit_s: float | None = None, used_before_s: float = 0.0) -> None:
+        super().__init__(metric, mode, num_samples, max_epochs, time_budget_s, every_s=every_s, refresh_s=refresh_s,
+                         tty=True, epoch_limit_s=epoch_limit_s, used_before_s=used_before_s)
         self.events: list[str] = []
         self.handle: Any = None
 
