@@ -110,3 +110,23 @@ def test_a_search_on_arrays_resumes_only_with_the_same_arrays(ray_session, tmp_p
         hps.resume(first, data=(x, np.roll(y, 1)), num_samples=3, progress="off")
     again = hps.resume(first, data=(x.copy(), y.copy()), num_samples=3, progress="off")
     assert again.finished and len(hps.leaderboard(again)) == 3
+
+
+def test_progress_choice_and_its_errors() -> None:
+    import pickle
+
+    from search.api import watchers
+    from search.config import ConfigError, parse_config
+    from search.notebook_progress import NotebookProgress, in_notebook
+    from search.progress import LiveProgress
+
+    cfg = parse_config({"name": "p", "space": "mlp"})
+    assert not in_notebook()  # pytest is no Jupyter kernel: auto means the terminal view
+    assert [type(c) for c in watchers(cfg, "auto")] == [LiveProgress]
+    view = watchers(cfg, "notebook")[0]
+    assert type(view) is NotebookProgress and view.tty and view.every_s == 1.0
+    view.handle = object()  # a live display handle is never pickled into Ray's experiment state
+    assert pickle.loads(pickle.dumps(view)).handle is None
+    assert watchers(cfg, "off") == []
+    with pytest.raises(ConfigError, match="progress"):
+        watchers(cfg, "bars")
