@@ -28,8 +28,9 @@ def test_example_notebook_executes_with_a_real_kernel(tmp_path: Path, monkeypatc
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
 
     run_cell = next(c for c in nb.cells if c.cell_type == "code" and "hps.run(" in c.source)
-    views = [o for o in _outputs(run_cell, "display_data") if "trials:" in o["data"].get("text/plain", "")]
+    assert "hpsearch: 6 trials of space 'notebook_mlp' on arrays" in "".join(o["text"] for o in _outputs(run_cell, "stream"))
     # one cell output, updated in place to the end state (not one output per refresh), no terminal codes
+    views = _outputs(run_cell, "display_data")
     assert len(views) == 1 and "6/6 trials" in views[0]["data"]["text/plain"], run_cell.outputs
     assert not any("\x1b[" in str(o) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     pngs = [c for c in nb.cells if c.cell_type == "code" and "hps.figure(" in c.source
