@@ -139,8 +139,8 @@ def watchers(cfg: ExperimentConfig, progress: str = "auto", verbose: bool = Fals
 
 
 def run(config: dict | str | Path, *, data: Any = None, progress: str = "auto", overrides: list[str] | None = None,
-        flags: dict[str, Any] | None = None, verbose: bool = False, mlflow: str | None = None,
-        progress_every: float = 30.0) -> Search:
+        address: str | None = None, flags: dict[str, Any] | None = None, verbose: bool = False,
+        mlflow: str | None = None, progress_every: float = 30.0) -> Search:
     """Launch a search from a config dict or YAML file; returns when it ends.
 
     Args:
@@ -151,10 +151,13 @@ def run(config: dict | str | Path, *, data: Any = None, progress: str = "auto", 
         progress: auto (an updating cell output in Jupyter, the live view in a terminal), notebook,
             terminal or off.
         overrides: `section.key=value` strings, as `hpsearch run --set`.
+        address: a Ray cluster to run the trials on (auto, HOST:PORT or ray://HOST:10001); default: the
+            config's `address`, else a Ray started here.
 
     Example:
         >>> s = run({"name": "demo", "space": "mlp", "budget": {"num_samples": 4}}, data=(x, y))  # doctest: +SKIP
     """
+    flags = {**(flags or {}), **({"address": address} if address else {})}
     prep = plan(config, data=data, overrides=overrides, flags=flags)
     cfg = prep.cfg
     callbacks = watchers(cfg, progress, verbose, mlflow, progress_every)  # a bad `progress` fails before launch
