@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from trainables.checkpoint import trained_model
 from trainables.data import DataError
+from trainables.models import BuilderError
 from trainables.preprocess import Normalisation
 
 FORMAT = "hpsearch-bundle/1"
@@ -76,7 +77,12 @@ def load_bundle(folder: str | Path) -> Bundle:
     if meta.get("format") != FORMAT:
         raise DataError(f"{folder / META}: format {meta.get('format')!r} is not {FORMAT!r}")
     c, h, w = meta["preprocessing"]["in_shape"]
-    model = trained_model(meta["config"], (c, h, w), len(meta["class_names"]), load_file(str(folder / WEIGHTS)))
+    try:
+        model = trained_model(meta["config"], (c, h, w), len(meta["class_names"]), load_file(str(folder / WEIGHTS)))
+    except BuilderError as e:  # a custom model: the bundle holds the builder's reference, not its code
+        raise DataError(f"{folder}: {e}. A custom model's builder must be importable where the bundle is loaded "
+                        "(its module installed or on PYTHONPATH; a Python callable registered with "
+                        "trainables.models.register_builder)") from None
     return Bundle(model, meta)
 
 

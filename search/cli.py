@@ -140,15 +140,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from spaces import resolve_space
-
     from .config import load_config
-    from .space_check import check_space
+    from .launch import checked_space
     from .weights_check import missing_weights
 
     cfg = load_config(args.experiment, args.set)
-    space = resolve_space(cfg.space, Path(args.experiment).parent)
-    check_space(space)
+    space = checked_space(cfg, Path(args.experiment).parent)
     for problem in missing_weights(space, cfg.pretrained_weights):
         print(f"warning: {problem}", file=sys.stderr)
     print(f"{args.experiment}: valid ({cfg.budget.num_samples} trials, space {space.name!r}, "

@@ -9,22 +9,29 @@ from __future__ import annotations
 import math
 import tempfile
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from .checkpoint import TrialState, load_state, save_state
 from .data import TrialData
 from .loop import TrainSettings, run
 from .metrics import EpochReport
+from .models.builders import Builder, register_builders
 from .schema import ERROR_KEY, NODE_ID
 
 ERROR_FILE = "hpsearch_error.txt"
 
 
-def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings, metric: str = "val_acc") -> None:
-    """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`."""
+def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings, metric: str = "val_acc",
+                builders: Mapping[str, Builder] | None = None) -> None:
+    """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`.
+
+    `builders`: the model builders registered on the driver (Python callables of a custom model).
+    """
     import ray
     from ray import tune
 
+    register_builders(builders)
     node = ray.get_runtime_context().get_node_id()
     start = _restored_state()
     last_epoch = start.epoch if start else 0
