@@ -96,16 +96,19 @@ def plan(config: dict | str | Path, *, data: Any = None, overrides: list[str] | 
     """Validate the config and the space, load (or take) and split the data. Writes nothing, starts nothing.
 
     `data` (arrays, see `trainables.data.image_data`) replaces the config's dataset; its split settings apply.
-    The config's `space` may be a preset name, a file, or a space mapping (as in a space YAML file).
+    The config's `space` may be a preset name, a file, or a space mapping (as in a space YAML file), whose
+    custom-model `builder` may be a Python callable.
     """
     from spaces import parse_space
     from trainables.data import ARRAYS, image_data, remember
 
+    from .custom_model import named_builders
     from .launch import prepare
 
     space = None
     if isinstance(config, dict) and isinstance(config.get("space"), dict):  # a space given inline, as data
-        space = parse_space(config["space"], "<config dict>: space")
+        # a custom model's builder may be a Python callable (e.g. defined in the notebook): registered by name
+        space = parse_space(named_builders(config["space"]), "<config dict>: space")
         config = {**config, "space": space.name}
     cfg, base_dir = load(config, overrides, flags)
     if data is not None:

@@ -28,7 +28,7 @@ def test_example_notebook_executes_with_a_real_kernel(tmp_path: Path, monkeypatc
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
 
     run_cell = next(c for c in nb.cells if c.cell_type == "code" and "hps.run(" in c.source)
-    assert "hpsearch: 6 trials of space 'notebook_mlp' on arrays" in "".join(o["text"] for o in _outputs(run_cell, "stream"))
+    assert "hpsearch: 6 trials of space 'my_net' on arrays" in "".join(o["text"] for o in _outputs(run_cell, "stream"))
     # one cell output, updated in place to the end state (not one output per refresh), no terminal codes
     views = _outputs(run_cell, "display_data")
     assert len(views) == 1 and "6/6 trials" in views[0]["data"]["text/plain"], run_cell.outputs
