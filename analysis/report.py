@@ -84,9 +84,7 @@ def build_report(results_dir: str | Path, out: str | Path | None = None, top: in
         if not importance.empty:
             draw("importance", lambda: F.plot_importance(importance))
             draw("slices", lambda: F.plot_slices(exp, list(importance.index[:4]), by))
-    draw("size", lambda: F.plot_size(exp, by))
-    if len(experiment_objectives(exp)) >= 2:
-        draw("pareto", lambda: F.plot_pareto(exp, by))
+    _trade_offs(exp, by, draw)
 
     evaluated = _evaluate(exp, list(scored["trial_id"].head(evaluate_top)), say)
     rep.evaluations = evaluated
@@ -101,6 +99,13 @@ def build_report(results_dir: str | Path, out: str | Path | None = None, top: in
     rep.html.write_text(_html(exp, summary, board.head(top), pngs, evaluated, rep.importance))
     say(f"wrote {rep.html}")
     return rep
+
+
+def _trade_offs(exp: Experiment, by: str, draw: Callable[[str, Callable[[], object]], None]) -> None:
+    """Score against model size; with several objectives, their Pareto front."""
+    draw("size", lambda: F.plot_size(exp, by))
+    if len(experiment_objectives(exp)) >= 2:
+        draw("pareto", lambda: F.plot_pareto(exp, by))
 
 
 def _write_leaderboard(exp: Experiment, by: str, out_dir: Path, rep: Report) -> pd.DataFrame:

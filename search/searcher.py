@@ -82,6 +82,8 @@ class TrialAwareOptunaSearch(OptunaSearch):
         state, values = self._outcome(trial_id, result, error)
         try:
             self._tell_constraints(ot_trials[trial_id], result)
+            if state == optuna.trial.TrialState.PRUNED and len(self._objectives) > 1:
+                self._tell_fidelity(ot_trials[trial_id], trial_id)
             ray_compat.optuna_search_study(self).tell(ot_trials[trial_id], values, state=state)
         except Exception as e:  # noqa: BLE001 - already finished in Optuna; never crash the driver
             log.warning("optuna tell failed for %s: %s", trial_id, e)
@@ -108,6 +110,13 @@ class TrialAwareOptunaSearch(OptunaSearch):
         if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
             return None
         return [float(v) for v in values]  # type: ignore[arg-type]
+
+    def _tell_fidelity(self, trial: optuna.trial.Trial, trial_id: str) -> None:
+        """A multi-objective study takes no per-epoch values (Optuna's `report` is single-objective): a stopped
+        trial keeps the objectives it reached, at its best epoch, as the user attribute `stopped_at`."""
+        row = self._best_result.get(trial_id)
+        if row is not None:
+            trial.set_user_attr("stopped_at", {k: row.get(k) for k in [EPOCH, *(m for m, _ in self._objectives)]})
 
     def _tell_constraints(self, trial: optuna.trial.Trial, result: dict) -> None:
         """Each constraint's violation (<= 0: met) from the trial's last result, where it holds the metric."""
