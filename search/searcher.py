@@ -137,6 +137,11 @@ class TrialAwareOptunaSearch(OptunaSearch):
             state.update(ray_compat.optuna_search_pickle_state(ids))
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"_best_result": {}, "_constraints": (), **state})
+        if "_objectives" not in state:  # pickled before search.objectives existed: its one metric
+            self._objectives = [(self.metric, ray_compat.optuna_search_mode(self))]
+
     def save(self, checkpoint_path: str) -> None:
         if not self._study_in_experiment:
             return super().save(checkpoint_path)
