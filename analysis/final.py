@@ -28,6 +28,8 @@ from .evaluate import TestEvaluation, evaluate_model
 from .experiment_data import ExperimentData, load_experiment_data
 from .leaderboard import leaderboard
 from .load import Experiment, load_experiment
+from .outcome import INFEASIBLE
+from .pick import parse_pick, pick_trial
 from .progress import Progress, stderr_progress
 
 
@@ -41,9 +43,9 @@ class FinalModel:
 
 
 def ranked_trials(exp: Experiment, by: str = "best") -> pd.DataFrame:
-    """Leaderboard rows with a finite score (errored and never-reported trials cannot be chosen)."""
+    """Leaderboard rows with a finite score (errored, infeasible and never-reported trials cannot be chosen)."""
     board = leaderboard(exp, by=by)
-    return board.dropna(subset=[exp.metric]) if not board.empty else board
+    return board[board["ended"] != INFEASIBLE].dropna(subset=[exp.metric]) if not board.empty else board
 
 
 def trial_config(exp: Experiment, trial_id: str) -> dict[str, Any]:
@@ -54,6 +56,14 @@ def trial_config(exp: Experiment, trial_id: str) -> dict[str, Any]:
         return json.loads(params.read_text())
     return {c.removeprefix("config/"): v for c, v in row.items()
             if c.startswith("config/") and not (isinstance(v, float) and math.isnan(v))}
+
+
+def _check_choice(trial_id: str | None, pick: str | None) -> None:
+    """One way to choose the trial; a bad rule is refused before anything is loaded or written."""
+    if trial_id is not None and pick is not None:
+        raise LaunchError("give --trial or --pick, not both")
+    if pick is not None:
+        parse_pick(pick)
 
 
 def normalisation(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -83,8 +93,8 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     data = TrialData(np.ascontiguousarray(train_x), train_y, np.ascontiguousarray(watch_x), watch_y,
                      d.class_names, mean, std, d.name)
     config = {**config, **({"patience": 0} if "patience" in config else {})}
-    # not a search trial: the search's first-epoch time limit (budget.max_epoch_seconds) does not apply
-    settings = replace(base.settings, max_epoch_seconds=None)
+    # not a search trial: the search's first-epoch time limit (budget.max_epoch_seconds) and constraints do not apply
+    settings = replace(base.settings, max_epoch_seconds=None, constraints=())
     reports: list[EpochReport] = []
     t0 = time.perf_counter()
 
@@ -100,19 +110,22 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
 
 
 def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
-                by: str = "best", progress: Progress | None = stderr_progress("final")) -> FinalModel:
-    """Retrain the best trial's config (or `trial_id`'s) on train+validation for its best epoch count.
+                by: str = "best", progress: Progress | None = stderr_progress("final"),
+                pick: str | None = None) -> FinalModel:
+    """Retrain the best trial's config (or `trial_id`'s, or the one `pick` chooses: analysis/pick.py) on
+    train+validation for its best epoch count.
 
     Example:
-        >>> final_model("results/quickstart")  # doctest: +SKIP
+        >>> final_model("results/quickstart", pick="smallest-within:0.5")  # doctest: +SKIP
     """
     say = progress or (lambda _m: None)
+    _check_choice(trial_id, pick)
     exp = load_experiment(results_dir)
     ranked = ranked_trials(exp, by)
     if ranked.empty:
         raise LaunchError(f"{exp.path}: no trial has reported {exp.metric} yet, so there is nothing to retrain")
     if trial_id is None:
-        trial_id = str(ranked.iloc[0]["trial_id"])
+        trial_id = pick_trial(ranked, exp.metric, pick or "best")
     elif trial_id not in set(ranked["trial_id"]):
         raise LaunchError(f"trial {trial_id!r} is not a scored trial of {exp.path}; "
                           f"choose one of {list(ranked['trial_id'])}")

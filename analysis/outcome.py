@@ -9,7 +9,8 @@ import math
 from typing import Any
 
 from trainables.schema import DIVERGED as DIVERGED_KEY
-from trainables.schema import EPOCH, ERROR_KEY, PATIENCE, PROJECTED_EPOCH_SECONDS, STOPPED_BY
+from trainables.schema import EPOCH, ERROR_KEY, PATIENCE, PROJECTED_EPOCH_SECONDS, STOPPED_BY, VIOLATED
+from trainables.schema import INFEASIBLE as INFEASIBLE_FLAG
 from trainables.schema import TOO_SLOW as TOO_SLOW_FLAG
 
 # how a trial ended (the `ended` column)
@@ -17,6 +18,7 @@ COMPLETED = "completed"
 STOPPED_ASHA = "stopped by ASHA"
 STOPPED_PATIENCE = "early stopping (patience)"
 TOO_SLOW = "too slow (first epoch over budget.max_epoch_seconds)"
+INFEASIBLE = "infeasible (search.constraints)"
 ERRORED = "errored"
 DIVERGED = "diverged"
 UNFINISHED = "unfinished"
@@ -25,6 +27,7 @@ PENDING = "pending"
 # the five states of the progress view
 DONE, RUNNING, STOPPED, ERRORED_STATE, PENDING_STATE = "done", "running", "stopped early", "errored", "pending"
 _STATE = {COMPLETED: DONE, STOPPED_ASHA: STOPPED, STOPPED_PATIENCE: STOPPED, DIVERGED: STOPPED, TOO_SLOW: STOPPED,
+          INFEASIBLE: STOPPED,
           ERRORED: ERRORED_STATE, PENDING: PENDING_STATE, UNFINISHED: RUNNING}
 
 
@@ -38,6 +41,8 @@ def ended(status: str | None, last: dict[str, Any], epochs: int, max_epochs: int
         return STOPPED_PATIENCE
     if last.get(STOPPED_BY) == TOO_SLOW_FLAG:
         return TOO_SLOW
+    if last.get(STOPPED_BY) == INFEASIBLE_FLAG:
+        return INFEASIBLE
     if status == "TERMINATED":
         return COMPLETED if epochs >= max_epochs else STOPPED_ASHA
     if status in ("PENDING", None) and epochs == 0:
@@ -58,6 +63,8 @@ def describe_end(outcome: str, last: dict[str, Any], metric: str, epoch_limit_s:
         limit = f"{epoch_limit_s:.0f} s " if epoch_limit_s else ""
         return f"stopped as too slow: its first epoch would take ~{shown}, over the limit of {limit}" \
                "(budget.max_epoch_seconds)"
+    if outcome == INFEASIBLE:
+        return f"infeasible after {int(last.get(EPOCH, 0) or 0)} epoch(s): {last.get(VIOLATED, '?')} (search.constraints)"
     value = last.get(metric)
     score = f"{metric}={value:.4f}" if isinstance(value, (int, float)) and math.isfinite(value) else f"{metric}=-"
     epochs = int(last.get(EPOCH, 0) or 0)

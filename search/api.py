@@ -240,13 +240,14 @@ def report(source: Source, out: str | Path | None = None, *, top: int = 10, eval
 
 
 def final(source: Source, *, data: Any = None, trial: str | None = None, by: str = "best",
-          out: str | Path | None = None) -> FinalModel:
-    """Retrain the best trial's config (or `trial`'s) on train+validation, test it once, write a bundle."""
+          out: str | Path | None = None, pick: str | None = None) -> FinalModel:
+    """Retrain the best trial's config (or `trial`'s, or the one rule `pick` chooses, e.g.
+    "smallest-within:0.5") on train+validation, test it once, write a bundle."""
     from analysis.experiment_data import saved_config
     from analysis.final import final_model
 
     _take_data(saved_config(_path(source)), data)
-    return final_model(_path(source), out, trial, by)
+    return final_model(_path(source), out, trial, by, pick=pick)
 
 
 def cross_validate(source: Source, folds: int = 5, *, top: int = 3, by: str = "best", data: Any = None) -> pd.DataFrame:

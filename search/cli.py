@@ -125,7 +125,7 @@ def cmd_final(args: argparse.Namespace) -> int:
         table = api.cross_validate(args.results_dir, args.folds, top=args.cv_top, by=args.by)
         print(f"\n{args.folds}-fold cross-validation on train+validation:")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    fm = api.final(args.results_dir, out=args.out, trial=args.trial, by=args.by)
+    fm = api.final(args.results_dir, out=args.out, trial=args.trial, by=args.by, pick=args.pick)
     s = fm.evaluation.metrics.summary()
     print(f"\ntrial {fm.trial_id} retrained for {fm.epochs} epochs on train+validation; on the test set:")
     print("  " + "  ".join(f"{k} {v:.4f}" for k, v in s.items()))
@@ -290,6 +290,8 @@ def _add_final(sub: _Sub) -> None:
     fn.add_argument("results_dir")
     fn.add_argument("--out", help="bundle folder (default: RESULTS_DIR/final)")
     fn.add_argument("--trial", help="retrain this trial id instead of the best")
+    fn.add_argument("--pick", metavar="RULE", help="retrain the trial a rule chooses: best, smallest-within:P or "
+                    "fastest-within:P (fewest parameters / lowest inference_ms within P points of the best)")
     fn.add_argument("--by", choices=["best", "last"], default="best", help="rank by best epoch or last epoch")
     fn.add_argument("--folds", type=int, metavar="K", help="first cross-validate the top configs with K stratified folds")
     fn.add_argument("--cv-top", type=int, default=3, metavar="N", help="configs to cross-validate (with --folds)")

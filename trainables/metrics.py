@@ -13,6 +13,7 @@ from .schema import (  # noqa: F401
     EPOCH,
     EPOCH_METRICS,
     EPOCH_SECONDS,
+    INFEASIBLE,
     INFERENCE_MS,
     LR,
     METRICS,
@@ -27,6 +28,7 @@ from .schema import (  # noqa: F401
     VAL_ACC,
     VAL_F1,
     VAL_LOSS,
+    VIOLATED,
 )
 
 
@@ -36,6 +38,7 @@ class StopReason(str, Enum):
     PATIENCE = "patience"  # its own early stopping: `patience` epochs without a better val_loss
     TOO_SLOW = TOO_SLOW    # its first epoch was projected to outlast TrainSettings.max_epoch_seconds
     DIVERGED = "diverged"  # its loss became NaN/inf
+    INFEASIBLE = INFEASIBLE  # it broke one of search.constraints (before training, or after an epoch)
 
 
 @dataclass
@@ -60,6 +63,7 @@ class EpochReport:
     diverged: bool = False
     stopped_by: StopReason | None = None
     projected_epoch_seconds: float | None = None  # of a too-slow trial: its first epoch's projected length
+    violated: str | None = None  # of an infeasible trial: the constraint it broke, and its value
 
     def metrics(self) -> dict[str, float | int | str]:
         """Schema name -> value, leaving out what this report does not have."""
@@ -68,7 +72,7 @@ class EpochReport:
                   SAMPLES_PER_SECOND: self.samples_per_second, PARAM_COUNT: self.param_count,
                   INFERENCE_MS: self.inference_ms, MICRO_BATCH: self.micro_batch, DIVERGED: int(self.diverged),
                   STOPPED_BY: self.stopped_by.value if self.stopped_by else None,
-                  PROJECTED_EPOCH_SECONDS: self.projected_epoch_seconds}
+                  PROJECTED_EPOCH_SECONDS: self.projected_epoch_seconds, VIOLATED: self.violated}
         return {k: v for k, v in values.items() if v is not None}
 
 

@@ -9,6 +9,7 @@ from ._best_so_far import plot_best_so_far
 from ._confusion import plot_confusion
 from ._curves import plot_curves
 from ._importance import plot_importance
+from ._pareto import plot_pareto
 from ._roc import plot_roc
 from ._rungs import plot_rungs
 from ._size import plot_size
@@ -50,6 +51,7 @@ KINDS: dict[str, Draw] = {
     "importance": lambda exp, by, top, trial: plot_importance(_importance(exp, by), top),
     "slices": lambda exp, by, top, trial: plot_slices(exp, list(_importance(exp, by).index[:4]), by),
     "size": lambda exp, by, top, trial: plot_size(exp, by),
+    "pareto": lambda exp, by, top, trial: plot_pareto(exp, by),  # needs search.objectives with >= 2 metrics
     "confusion": lambda exp, by, top, trial: _confusion(_evaluation(exp, by, trial)),
     "roc": lambda exp, by, top, trial: plot_roc(_evaluation(exp, by, trial).metrics.roc),
 }
