@@ -68,6 +68,6 @@ def predict_arrays(bundle: Bundle | str | Path, images: np.ndarray) -> ArrayPred
     b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     if images.shape[1:] != tuple(b.in_shape):
         raise DataError(f"images: shape (C, H, W) {images.shape[1:]}, but the model takes {tuple(b.in_shape)}")
-    probs = predict_probs(b.model, b.preprocess, images)
+    probs = b.probabilities(images)  # one model or an ensemble's averaged members
     labels = probs.argmax(1).astype(np.int64)
     return ArrayPredictions(labels, [b.class_names[k] for k in labels], probs, b.class_names)
