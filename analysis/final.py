@@ -58,7 +58,7 @@ def trial_config(exp: Experiment, trial_id: str) -> dict[str, Any]:
             if c.startswith("config/") and not (isinstance(v, float) and math.isnan(v))}
 
 
-def _check_choice(trial_id: str | None, pick: str | None) -> None:
+def check_final_choice(trial_id: str | None, pick: str | None) -> None:
     """One way to choose the trial; a bad rule is refused before anything is loaded or written."""
     if trial_id is not None and pick is not None:
         raise LaunchError("give --trial or --pick, not both")
@@ -119,7 +119,7 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
         >>> final_model("results/quickstart", pick="smallest-within:0.5")  # doctest: +SKIP
     """
     say = progress or (lambda _m: None)
-    _check_choice(trial_id, pick)
+    check_final_choice(trial_id, pick)
     exp = load_experiment(results_dir)
     ranked = ranked_trials(exp, by)
     if ranked.empty:

@@ -244,8 +244,9 @@ def final(source: Source, *, data: Any = None, trial: str | None = None, by: str
     """Retrain the best trial's config (or `trial`'s, or the one rule `pick` chooses, e.g.
     "smallest-within:0.5") on train+validation, test it once, write a bundle."""
     from analysis.experiment_data import saved_config
-    from analysis.final import final_model
+    from analysis.final import check_final_choice, final_model
 
+    check_final_choice(trial, pick)  # a bad rule is refused before the experiment is read
     _take_data(saved_config(_path(source)), data)
     return final_model(_path(source), out, trial, by, pick=pick)
 

@@ -32,7 +32,7 @@ CASES = [
     (bad(budget__reduction_factor=1), "budget.reduction_factor = 1", "a number > 1"),
     (bad(budget__time_budget_s=-5), "budget.time_budget_s = -5", "seconds > 0"),
     (bad(dataset__name="imagenet"), "dataset.name = 'imagenet'",
-     "one of ['cifar10', 'cifar100', 'cifar10_gray', 'csv_manifest', 'fashion_mnist'"),
+     "one of ['arrays', 'cifar10', 'cifar100', 'cifar10_gray', 'csv_manifest', 'custom', 'fashion_mnist'"),
     (bad(dataset__val_fraction=1.5), "dataset.val_fraction = 1.5", "a fraction in (0, 0.9]"),
     (bad(search__metric="accuracy"), "search.metric = 'accuracy'", "one of ["),
     (bad(search__metric="val_loss", search__mode="max"), "search.mode = 'max'", "'min' for metric val_loss"),
