@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ class FinalModel:
     epochs: int
     config: dict[str, Any]
     evaluation: TestEvaluation
+    seconds: dict[str, float] = field(default_factory=dict)  # "training" (data loading included), "evaluation"
 
 
 def ranked_trials(exp: Experiment, by: str = "best") -> pd.DataFrame:
@@ -99,15 +100,8 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     return Retrained(trained_model(config, d.in_shape, d.num_classes, state.model), state.preprocess, reports)
 
 
-def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
-                by: str = "best", progress: Progress | None = stderr_progress("final")) -> FinalModel:
-    """Retrain the best trial's config (or `trial_id`'s) on train+validation for its best epoch count.
-
-    Example:
-        >>> final_model("results/quickstart")  # doctest: +SKIP
-    """
-    say = progress or (lambda _m: None)
-    exp = load_experiment(results_dir)
+def _chosen(exp: Experiment, trial_id: str | None, by: str) -> tuple[str, pd.Series]:
+    """The trial to retrain (the best, or `trial_id` when it is a scored trial) and its leaderboard row."""
     ranked = ranked_trials(exp, by)
     if ranked.empty:
         raise LaunchError(f"{exp.path}: no trial has reported {exp.metric} yet, so there is nothing to retrain")
@@ -116,17 +110,39 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     elif trial_id not in set(ranked["trial_id"]):
         raise LaunchError(f"trial {trial_id!r} is not a scored trial of {exp.path}; "
                           f"choose one of {list(ranked['trial_id'])}")
-    row = ranked.set_index("trial_id").loc[trial_id]
-    epochs = int(row["best_epoch"]) if by == "best" else int(row["epochs"])
+    return trial_id, ranked.set_index("trial_id").loc[trial_id]
+
+
+def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
+                by: str = "best", progress: Progress | None = stderr_progress("final"), epochs: int | None = None,
+                num_threads: int | None = None) -> FinalModel:
+    """Retrain the best trial's config (or `trial_id`'s) on train+validation for its best epoch count.
+
+    `epochs` instead trains for that planned length with a schedule spanning exactly it (a time-budgeted
+    run's final training); `num_threads` overrides the trials' CPU threads.
+
+    Example:
+        >>> final_model("results/quickstart")  # doctest: +SKIP
+    """
+    say = progress or (lambda _m: None)
+    started = time.perf_counter()
+    exp = load_experiment(results_dir)
+    trial_id, row = _chosen(exp, trial_id, by)
+    planned = epochs is not None
+    if epochs is None:
+        epochs = int(row["best_epoch"]) if by == "best" else int(row["epochs"])
     config = trial_config(exp, trial_id)
     say(f"loading data of {exp.path}")
     base = load_experiment_data(exp.path)
+    length = {"max_epochs": epochs, "schedule_epochs": epochs} if planned else {}
+    base = replace(base, settings=replace(base.settings, **length, **({"num_threads": num_threads} if num_threads else {})))
     d = base.data
     x = np.concatenate([d.x_train, d.x_val])
     y = np.concatenate([d.y_train, d.y_val])
     say(f"retraining trial {trial_id} ({config.get('family', '?')}) on {len(y)} train+validation images "
         f"for {epochs} epochs")
     fit = train_fixed(config, x, y, d.x_val[:256], d.y_val[:256], base, epochs, "retrain", say)
+    trained = time.perf_counter()
     say(f"evaluating on {len(base.y_test)} test images")
     ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config)
     folder = Path(out) if out else exp.path / "final"
@@ -138,4 +154,5 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     pd.DataFrame({"index": np.arange(len(ev.y_true)), "true": ev.y_true, "predicted": ev.y_pred,
                   "probability": ev.probs.max(1)}).to_csv(folder / PREDICTIONS, index=False)
     say(f"bundle written to {folder}")
-    return FinalModel(folder, trial_id, epochs, config, ev)
+    seconds = {"training": trained - started, "evaluation": time.perf_counter() - trained}
+    return FinalModel(folder, trial_id, epochs, config, ev, seconds)

@@ -33,7 +33,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.experiment, args.set, flags=run_flags(args))
     prep = prepare(cfg, Path(args.experiment).parent)
-    print(f"hpsearch: {cfg.budget.num_samples} trials of space {prep.space.name!r} on {cfg.dataset.name} "
+    what = (f"{cfg.budget.time_budget_s:g} s in all (search, final training, test evaluation)"
+            if cfg.budget.mode == "time" else f"{cfg.budget.num_samples} trials")
+    print(f"hpsearch: {what} of space {prep.space.name!r} on {cfg.dataset.name} "
           f"({len(prep.data.y_train)} train / {len(prep.data.y_val)} validation images); results in {prep.path}")
     return _fit_and_report(lambda cb: run_experiment(prep, args.verbose, cb), prep.path, cfg, args)
 
@@ -86,12 +88,22 @@ def _fit_and_report(fit: Callable, path: str, cfg: ExperimentConfig, args: argpa
     board = leaderboard(exp, top=args.top)
     print(f"\nleaderboard ({exp.metric}, {exp.mode}; top {args.top}):")
     print(to_terminal(board, exp.metric))
+    _print_time_account(path)
     print(f"\nresults: {path}")
     open_trials = exp.trials[exp.trials["ended"].isin([UNFINISHED, PENDING])] if not exp.trials.empty else []
     if len(open_trials) or len(exp.trials) < cfg.budget.num_samples and not cfg.budget.time_budget_s:
         print(f"the search did not finish. Resume with:\n  hpsearch resume {path}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_time_account(path: str | Path) -> None:
+    """A time-budgeted run's plan and where its time went (nothing for other experiments)."""
+    from analysis.time_account import read_time_account, render_time_account
+
+    account = read_time_account(path)
+    if account is not None:
+        print("\n".join(render_time_account(account)))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -103,6 +115,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{Path(args.results_dir).resolve()}: {render_state(snap)}")
         print("\n".join(render_history(snap.runs)))
     print(render_line(snap) if args.oneline else "\n".join(render_lines(snap)))
+    if not args.oneline:
+        _print_time_account(args.results_dir)
     return 0
 
 
@@ -112,6 +126,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     exps = [load_experiment(p) for p in args.results_dirs]
     board = leaderboard(exps, by=args.by, top=args.top, family=args.family, ended=args.ended)
     print(to_terminal(board, exps[0].metric))
+    for exp in exps:
+        _print_time_account(exp.path)
     if args.csv:
         to_csv(board, args.csv)
         print(f"wrote {args.csv}")

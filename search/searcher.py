@@ -19,7 +19,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from analysis.layout import STUDY_FILE
 from spaces import Constant, Space, define_by_run
-from trainables.metrics import DIVERGED, EPOCH, STOPPED_BY, TOO_SLOW
+from trainables.metrics import DIVERGED, EPOCH, RESOURCE, STOPPED_BY, TOO_SLOW
 from trainables.ray_trainable import ERROR_KEY
 
 from . import _ray_compat as ray_compat
@@ -40,10 +40,15 @@ class TrialAwareOptunaSearch(OptunaSearch):
     - stopped in its first epoch as too slow for the budget: PRUNED with no value, which TPE ranks
       below every trial that reported one, so it learns to avoid such costly regions;
     - ran to max_epochs (or its own patience): COMPLETE with the metric at its best epoch.
+
+    A staged trial (`trainables.stages`, `staged=True`) is told to Optuna only at the end of each stage
+    (results that carry `resource`): one intermediate value per complete training, none mid-schedule.
     """
 
-    def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False, staged: bool = False,
+                 **kwargs: Any) -> None:
         self._max_epochs = max_epochs
+        self._staged = staged
         self._study_in_experiment = study_in_experiment
         self._best: dict[str, float] = {}
         super().__init__(*args, **kwargs)
@@ -54,6 +59,8 @@ class TrialAwareOptunaSearch(OptunaSearch):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         value = result.get(self.metric)
         if result.get(ERROR_KEY) or result.get(DIVERGED) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return
+        if getattr(self, "_staged", False) and RESOURCE not in result:  # mid-stage: not a training's result yet
             return
         if trial_id not in self._best or self._better(value, self._best[trial_id]):
             self._best[trial_id] = value
@@ -256,7 +263,7 @@ SAMPLERS: dict[str, Callable[[ExperimentConfig, Space], optuna.samplers.BaseSamp
     "tpe": tpe_sampler, "prior": prior_sampler}
 
 
-def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialAwareOptunaSearch:
+def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str, staged: bool = False) -> TrialAwareOptunaSearch:
     """The configured sampler (SAMPLERS) over the space's define-by-run function, warm-started from the space."""
     sampler = SAMPLERS[cfg.search.sampler](cfg, space)
     # each trial's own training seed: distinct per trial, reproducible from the experiment seed
@@ -268,4 +275,4 @@ def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialA
     return TrialAwareOptunaSearch(space=space_fn, metric=cfg.search.metric, mode=cfg.mode,
                                   points_to_evaluate=points or None, sampler=sampler, storage=storage,
                                   study_name=cfg.name, max_epochs=cfg.budget.max_epochs,
-                                  study_in_experiment=in_experiment)
+                                  study_in_experiment=in_experiment, staged=staged)

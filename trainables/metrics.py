@@ -19,7 +19,9 @@ from .schema import (  # noqa: F401
     MICRO_BATCH,
     PARAM_COUNT,
     PROJECTED_EPOCH_SECONDS,
+    RESOURCE,
     SAMPLES_PER_SECOND,
+    STAGE,
     STOPPED_BY,
     TOO_SLOW,
     TRAIN_ACC,
@@ -60,6 +62,8 @@ class EpochReport:
     diverged: bool = False
     stopped_by: StopReason | None = None
     projected_epoch_seconds: float | None = None  # of a too-slow trial: its first epoch's projected length
+    stage: int | None = None                      # staged trials only (trainables.stages)
+    resource: float | None = None                 # staged trials, on a stage's last epoch: full-data epochs spent
 
     def metrics(self) -> dict[str, float | int | str]:
         """Schema name -> value, leaving out what this report does not have."""
@@ -68,7 +72,7 @@ class EpochReport:
                   SAMPLES_PER_SECOND: self.samples_per_second, PARAM_COUNT: self.param_count,
                   INFERENCE_MS: self.inference_ms, MICRO_BATCH: self.micro_batch, DIVERGED: int(self.diverged),
                   STOPPED_BY: self.stopped_by.value if self.stopped_by else None,
-                  PROJECTED_EPOCH_SECONDS: self.projected_epoch_seconds}
+                  PROJECTED_EPOCH_SECONDS: self.projected_epoch_seconds, STAGE: self.stage, RESOURCE: self.resource}
         return {k: v for k, v in values.items() if v is not None}
 
 
