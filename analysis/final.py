@@ -100,8 +100,14 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     return Retrained(trained_model(config, d.in_shape, d.num_classes, state.model), state.preprocess, reports)
 
 
-def _chosen(exp: Experiment, trial_id: str | None, by: str) -> tuple[str, pd.Series]:
-    """The trial to retrain (the best, or `trial_id` when it is a scored trial) and its leaderboard row."""
+def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool) -> tuple[str, pd.Series]:
+    """The trial to retrain (the best, or `trial_id` when it is a scored trial) and its leaderboard row.
+
+    With a `planned` length, `trial_id` may be a trial that never reported (a time-budgeted run falls back
+    to its warm start when no trial finished a stage): its config is all the retraining needs.
+    """
+    if planned and trial_id is not None and not exp.trials.empty and trial_id in set(exp.trials["trial_id"]):
+        return trial_id, exp.trials.set_index("trial_id").loc[trial_id]
     ranked = ranked_trials(exp, by)
     if ranked.empty:
         raise LaunchError(f"{exp.path}: no trial has reported {exp.metric} yet, so there is nothing to retrain")
@@ -127,8 +133,8 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     say = progress or (lambda _m: None)
     started = time.perf_counter()
     exp = load_experiment(results_dir)
-    trial_id, row = _chosen(exp, trial_id, by)
     planned = epochs is not None
+    trial_id, row = _chosen(exp, trial_id, by, planned)
     if epochs is None:
         epochs = int(row["best_epoch"]) if by == "best" else int(row["epochs"])
     config = trial_config(exp, trial_id)
@@ -149,7 +155,7 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     metrics = {**ev.metrics.summary(), "per_class": ev.metrics.per_class.reset_index().to_dict("records"),
                "confusion": ev.metrics.confusion.tolist(), "test_images": int(len(ev.y_true))}
     source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs,
-              "trained_on": f"train+validation ({len(y)} images)", f"search_{exp.metric}": float(row[exp.metric])}
+              "trained_on": f"train+validation ({len(y)} images)", f"search_{exp.metric}": float(row.get(exp.metric, math.nan))}
     save_bundle(folder, fit.model, config, d.class_names, d.in_shape, fit.preprocess, metrics, source)
     pd.DataFrame({"index": np.arange(len(ev.y_true)), "true": ev.y_true, "predicted": ev.y_pred,
                   "probability": ev.probs.max(1)}).to_csv(folder / PREDICTIONS, index=False)

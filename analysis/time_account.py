@@ -76,6 +76,6 @@ def render_time_account(acc: TimeAccount) -> list[str]:
         lines.append("  spent:   " + ", ".join(f"{k} {acc.spent.get(k, math.nan):.1f} s" for k in SPENT))
     if acc.final:
         f = acc.final
-        lines.append(f"  final: trial {f.get('trial_id')} retrained {f.get('epochs')} epochs on train+validation, "
-                     f"test accuracy {f.get('test_acc', math.nan):.4f}, bundle {f.get('bundle')}")
+        lines.append(f"  final: trial {f.get('trial_id')} ({f.get('chosen', 'best')}) retrained {f.get('epochs')} "
+                     f"epochs on train+validation, test accuracy {f.get('test_acc', math.nan):.4f}, bundle {f.get('bundle')}")
     return lines

@@ -14,12 +14,15 @@ import math
 import time
 from dataclasses import replace
 
+import pandas as pd
+
 from analysis.final import final_model
 from analysis.layout import FINAL_DIR
 from analysis.load import load_experiment
 from analysis.run_log import LAUNCH
 from analysis.time_account import TimeAccount, search_split, write_time_account
-from trainables.metrics import RESOURCE
+from spaces import Space
+from trainables.metrics import RESOURCE, STAGE
 from trainables.stages import Ladder
 
 from .budget_plan import MARGIN, BudgetPlan, Throughput, plan_budget
@@ -27,6 +30,7 @@ from .config import ExperimentConfig
 from .experiment_dir import save_experiment_files
 from .launch import LaunchError, Prepared, _fit, build_tuner, start_new
 from .run_record import recorded_run
+from .searcher import warm_start_points
 from .throughput import measure_throughput
 
 log = logging.getLogger("hpsearch")
@@ -83,7 +87,7 @@ def _planned(plan: BudgetPlan) -> dict[str, float]:
 
 def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccount, spent: dict[str, float]) -> None:
     """Retrain the winner for what is left of the final's time (at most the planned length), test it, account."""
-    winner = staged_winner(prep.path)
+    winner, why = staged_winner(prep.path, prep.space)
     # Ray has stopped: what is left is the final's, less the evaluation, the margin and reloading the data
     left = prep.started + plan.budget_s - time.time() - plan.evaluation_s - MARGIN * plan.budget_s - prep.load_s
     epochs = max(1, min(plan.final_epochs, math.floor(left / tp.final_epoch_seconds)))
@@ -95,18 +99,28 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
     spent["final"], spent["evaluation"] = done.seconds["training"], done.seconds["evaluation"]
     spent["overhead"] = account.wall_s - sum(spent.values())
     account.spent = spent
-    account.final = {"trial_id": winner, "epochs": epochs, "planned_epochs": plan.final_epochs,
+    account.final = {"trial_id": winner, "chosen": why, "epochs": epochs, "planned_epochs": plan.final_epochs,
                      "test_acc": float(done.evaluation.metrics.summary()["accuracy"]), "bundle": str(done.bundle)}
     write_time_account(prep.path, account)
 
 
-def staged_winner(path: str) -> str:
-    """The trial that climbed highest, and of those the best at that stage's end (never a mid-stage value)."""
+def staged_winner(path: str, space: Space) -> tuple[str, str]:
+    """(trial id, why): the trial that climbed highest, and of those the best at that stage's end (never a
+    mid-stage value); when no trial finished a stage, the space's warm start (the best guess there is)."""
     exp = load_experiment(path)
     ends = exp.epochs.dropna(subset=[RESOURCE, exp.metric]) if RESOURCE in exp.epochs else exp.epochs.iloc[0:0]
     if ends.empty:
-        raise LaunchError(f"{path}: no trial finished even its cheapest stage before the exploration deadline; "
-                          "give a larger budget.time_budget_s")
+        return _warm_start_trial(path, exp.trials, space), "warm start: no trial finished a stage in time"
     top = ends[ends[RESOURCE] >= ends[RESOURCE].max() - 1e-9]
     best = top[exp.metric].idxmax() if exp.mode == "max" else top[exp.metric].idxmin()
-    return str(top.loc[best, "trial_id"])
+    return str(top.loc[best, "trial_id"]), f"best {exp.metric} at stage {int(top.loc[best, STAGE])}"
+
+
+def _warm_start_trial(path: str, trials: pd.DataFrame, space: Space) -> str:
+    points = warm_start_points(space)
+    if points and not trials.empty:
+        for _, row in trials.iterrows():
+            if all(row.get(f"config/{k}") == v for k, v in points[0].items()):
+                return str(row["trial_id"])
+    raise LaunchError(f"{path}: no trial finished even its cheapest stage before the exploration deadline, and "
+                      "the warm start never started; give a larger budget.time_budget_s")
