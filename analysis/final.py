@@ -30,6 +30,8 @@ from .leaderboard import leaderboard
 from .load import Experiment, load_experiment
 from .progress import Progress, stderr_progress
 
+WATCH_IMAGES = 256   # validation images the retraining reports on after each epoch (they do not steer it)
+
 
 @dataclass
 class FinalModel:
@@ -140,14 +142,16 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     config = trial_config(exp, trial_id)
     say(f"loading data of {exp.path}")
     base = load_experiment_data(exp.path)
-    length = {"max_epochs": epochs, "schedule_epochs": epochs} if planned else {}
-    base = replace(base, settings=replace(base.settings, **length, **({"num_threads": num_threads} if num_threads else {})))
+    settings = base.settings
+    if planned:  # the schedule spans exactly the planned length
+        settings = replace(settings, max_epochs=epochs, schedule_epochs=epochs)
+    base = replace(base, settings=replace(settings, num_threads=num_threads or settings.num_threads))
     d = base.data
     x = np.concatenate([d.x_train, d.x_val])
     y = np.concatenate([d.y_train, d.y_val])
     say(f"retraining trial {trial_id} ({config.get('family', '?')}) on {len(y)} train+validation images "
         f"for {epochs} epochs")
-    fit = train_fixed(config, x, y, d.x_val[:256], d.y_val[:256], base, epochs, "retrain", say)
+    fit = train_fixed(config, x, y, d.x_val[:WATCH_IMAGES], d.y_val[:WATCH_IMAGES], base, epochs, "retrain", say)
     trained = time.perf_counter()
     say(f"evaluating on {len(base.y_test)} test images")
     ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config)

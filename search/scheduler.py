@@ -44,8 +44,10 @@ def build_scheduler(cfg: ExperimentConfig, ladder: Ladder | None = None) -> Resu
     ladder's costs are by construction (`trainables.stages.make_ladder`).
     """
     if ladder is not None:
-        return ResumableASHA(time_attr=RESOURCE, max_t=ladder.resource(len(ladder.stages) - 1),
-                             grace_period=ladder.stages[0].cost, reduction_factor=cfg.budget.reduction_factor)
+        # Ray's hints say int; its rung arithmetic is float throughout, and stage costs are fractions
+        return ResumableASHA(time_attr=RESOURCE, max_t=ladder.resource(len(ladder.stages) - 1),  # type: ignore[arg-type]
+                             grace_period=ladder.stages[0].cost,  # type: ignore[arg-type]
+                             reduction_factor=cfg.budget.reduction_factor)
     return ResumableASHA(
         time_attr=EPOCH,
         max_t=cfg.budget.max_epochs,

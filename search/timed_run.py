@@ -16,7 +16,9 @@ from dataclasses import replace
 
 import pandas as pd
 
-from analysis.final import final_model
+from analysis.experiment_data import settings_for
+from analysis.final import WATCH_IMAGES as FINAL_WATCH_IMAGES
+from analysis.final import final_model, trial_config
 from analysis.layout import FINAL_DIR
 from analysis.load import load_experiment
 from analysis.run_log import LAUNCH
@@ -31,7 +33,7 @@ from .experiment_dir import save_experiment_files
 from .launch import LaunchError, Prepared, _fit, build_tuner, start_new
 from .run_record import recorded_run
 from .searcher import warm_start_points
-from .throughput import measure_throughput
+from .throughput import measure_throughput, step_seconds
 
 log = logging.getLogger("hpsearch")
 TRIAL_CAP = 100_000   # "as many trials as the time allows" where a number is needed (display, run log)
@@ -75,7 +77,8 @@ def run_timed(prep: Prepared, verbose: bool = False, callbacks: list | None = No
     with recorded_run(prep.path, LAUNCH, planned_config(cfg, plan, deadline - searching)) as record:
         record(_fit(build_tuner(run, verbose, callbacks, ladder), run))
     spent = {"startup": searching - prep.started}
-    spent["exploring"], spent["promoting"] = search_split(load_experiment(prep.path).epochs, time.time() - searching)
+    searched = min(time.time() - searching, max(0.0, deadline - searching))  # Ray's stopping after it: overhead
+    spent["exploring"], spent["promoting"] = search_split(load_experiment(prep.path).epochs, searched)
     _final(prep, plan, tp, account, spent)
     return prep.path
 
@@ -87,21 +90,33 @@ def _planned(plan: BudgetPlan) -> dict[str, float]:
 
 def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccount, spent: dict[str, float]) -> None:
     """Retrain the winner for what is left of the final's time (at most the planned length), test it, account."""
+    t0 = time.time()
     winner, why = staged_winner(prep.path, prep.space)
-    # Ray has stopped: what is left is the final's, less the evaluation, the margin and reloading the data
-    left = prep.started + plan.budget_s - time.time() - plan.evaluation_s - MARGIN * plan.budget_s - prep.load_s
-    epochs = max(1, min(plan.final_epochs, math.floor(left / tp.final_epoch_seconds)))
-    if epochs < plan.final_epochs:
-        log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
+    epochs = _final_epochs(prep, plan, tp, winner)
     done = final_model(prep.path, prep.path + "/" + FINAL_DIR, trial_id=winner, epochs=epochs,
                        num_threads=tp.final_threads, progress=None)
     account.wall_s = time.time() - prep.started
-    spent["final"], spent["evaluation"] = done.seconds["training"], done.seconds["evaluation"]
+    spent["final"] = time.time() - t0 - done.seconds["evaluation"]
+    spent["evaluation"] = done.seconds["evaluation"]
     spent["overhead"] = account.wall_s - sum(spent.values())
     account.spent = spent
     account.final = {"trial_id": winner, "chosen": why, "epochs": epochs, "planned_epochs": plan.final_epochs,
                      "test_acc": float(done.evaluation.metrics.summary()["accuracy"]), "bundle": str(done.bundle)}
     write_time_account(prep.path, account)
+
+
+def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> int:
+    """The planned length, or fewer epochs when the search ran over: the winner's own speed, measured now
+    (the machine is free of trials), against what is left less the evaluation, margin and data loading."""
+    config = trial_config(load_experiment(prep.path), winner)
+    settings = replace(settings_for(prep.cfg), num_threads=tp.final_threads, max_epoch_seconds=None)
+    per_image, per_val = step_seconds(config, prep.data, settings)
+    epoch_s = per_image * (len(prep.data.y_train) + len(prep.data.y_val)) + per_val * FINAL_WATCH_IMAGES
+    left = prep.started + plan.budget_s - time.time() - plan.evaluation_s - MARGIN * plan.budget_s - prep.load_s
+    epochs = max(1, min(plan.final_epochs, math.floor(left / epoch_s)))
+    if epochs < plan.final_epochs:
+        log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
+    return epochs
 
 
 def staged_winner(path: str, space: Space) -> tuple[str, str]:
