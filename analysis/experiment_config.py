@@ -62,10 +62,6 @@ class DatasetConfig:
 
 @dataclass
 class BudgetConfig:
-    mode: str | None = _f(None, _STR, "time (plan trials, stages and a final training from budget.time_budget_s), "
-                          "explicit (budget.num_samples trials of budget.max_epochs epochs), or null (time when "
-                          "budget.time_budget_s is given without num_samples and max_epochs)",
-                          lambda v: v in ("time", "explicit"), nullable=True)
     num_samples: int = _f(8, _INT, "an int >= 1 (number of trials)", lambda v: v >= 1)
     max_epochs: int = _f(4, _INT, "an int >= 1", lambda v: v >= 1)
     grace_period: int = _f(1, _INT, "an int >= 1 and <= budget.max_epochs", lambda v: v >= 1)
@@ -76,6 +72,10 @@ class BudgetConfig:
         "auto", (int, float, str), "seconds > 0 (stop a trial whose first epoch would take longer), 'auto' (a "
         "quarter of budget.time_budget_s per grace-period epoch; no limit without a time budget) or null (no limit)",
         lambda v: v == "auto" if isinstance(v, str) else v > 0, nullable=True)
+    mode: str | None = _f(None, _STR, "time (plan trials, stages and a final training from budget.time_budget_s), "
+                          "explicit (budget.num_samples trials of budget.max_epochs epochs), or null (time when "
+                          "budget.time_budget_s is given without num_samples and max_epochs)",
+                          lambda v: v in ("time", "explicit"), nullable=True)
 
     def epoch_time_limit(self) -> float | None:
         """Seconds a fresh trial's first epoch may take, or None for no limit.
