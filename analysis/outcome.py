@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from trainables.schema import DEADLINE as DEADLINE_FLAG
 from trainables.schema import DIVERGED as DIVERGED_KEY
 from trainables.schema import EPOCH, ERROR_KEY, PATIENCE, PROJECTED_EPOCH_SECONDS, STOPPED_BY
 from trainables.schema import TOO_SLOW as TOO_SLOW_FLAG
@@ -19,12 +20,14 @@ STOPPED_PATIENCE = "early stopping (patience)"
 TOO_SLOW = "too slow (first epoch over budget.max_epoch_seconds)"
 ERRORED = "errored"
 DIVERGED = "diverged"
+DEADLINE = "not started: its first stage could not end before the deadline"
 UNFINISHED = "unfinished"
 PENDING = "pending"
 
 # the five states of the progress view
 DONE, RUNNING, STOPPED, ERRORED_STATE, PENDING_STATE = "done", "running", "stopped early", "errored", "pending"
 _STATE = {COMPLETED: DONE, STOPPED_ASHA: STOPPED, STOPPED_PATIENCE: STOPPED, DIVERGED: STOPPED, TOO_SLOW: STOPPED,
+          DEADLINE: STOPPED,
           ERRORED: ERRORED_STATE, PENDING: PENDING_STATE, UNFINISHED: RUNNING}
 
 
@@ -38,6 +41,8 @@ def ended(status: str | None, last: dict[str, Any], epochs: int, max_epochs: int
         return STOPPED_PATIENCE
     if last.get(STOPPED_BY) == TOO_SLOW_FLAG:
         return TOO_SLOW
+    if last.get(STOPPED_BY) == DEADLINE_FLAG:
+        return DEADLINE
     if status == "TERMINATED":
         return COMPLETED if epochs >= max_epochs else STOPPED_ASHA
     if status in ("PENDING", None) and epochs == 0:

@@ -43,6 +43,8 @@ class TrialAwareOptunaSearch(OptunaSearch):
 
     A staged trial (`trainables.stages`, `staged=True`) is told to Optuna only at the end of each stage
     (results that carry `resource`): one intermediate value per complete training, none mid-schedule.
+    A staged trial that could not start its first stage before the deadline reported no value: FAIL,
+    which TPE leaves out (it says nothing about the configuration).
     """
 
     def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False, staged: bool = False,

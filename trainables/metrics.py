@@ -9,6 +9,7 @@ import torch
 
 # the names live in .schema (no torch), re-exported here for the training code
 from .schema import (  # noqa: F401
+    DEADLINE,
     DIVERGED,
     EPOCH,
     EPOCH_METRICS,
@@ -38,6 +39,7 @@ class StopReason(str, Enum):
     PATIENCE = "patience"  # its own early stopping: `patience` epochs without a better val_loss
     TOO_SLOW = TOO_SLOW    # its first epoch was projected to outlast TrainSettings.max_epoch_seconds
     DIVERGED = "diverged"  # its loss became NaN/inf
+    DEADLINE = DEADLINE    # staged: not even its first stage could end before the search's deadline
 
 
 @dataclass

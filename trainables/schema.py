@@ -22,6 +22,7 @@ STOPPED_BY = "stopped_by"      # "patience" on the epoch where the trial's own e
                                # "too_slow" when its first epoch would outlast TrainSettings.max_epoch_seconds
 PATIENCE = "patience"
 TOO_SLOW = "too_slow"
+DEADLINE = "deadline"          # a staged trial whose first stage could not end before the search's deadline
 PROJECTED_EPOCH_SECONDS = "projected_epoch_seconds"  # of a too-slow trial: its first epoch's projected length
 ERROR_KEY = "error"            # the exception that ended a trial (recorded by the Ray adapter)
 NODE_ID = "node_id"            # the Ray node a result came from

@@ -25,7 +25,7 @@ from .checkpoint import TrialState
 from .data import TrialData
 from .data.split import stratified_subset
 from .loop import Report, TrainSettings, run
-from .metrics import EpochReport
+from .metrics import EpochReport, StopReason
 
 MIN_STAGE_IMAGES = 256    # the cheapest stage still sees about 25 images of each of 10 classes
 MIN_STAGE_FRACTION = 1 / 8
@@ -134,9 +134,12 @@ def run_ladder(config: dict[str, Any], data: TrialData, settings: TrainSettings,
     """
     config = {**config, **({"patience": 0} if "patience" in config else {})}
     speed, last = _Speed(), start
-    for k in range(start.stage if start else 0, len(ladder.stages)):
+    first = start.stage if start else 0
+    for k in range(first, len(ladder.stages)):
         if ladder.deadline is not None and \
                 time.time() + ladder.stage_seconds(k, speed.epoch_seconds, speed.eval_seconds) > ladder.deadline:
+            if k == first and start is None:  # Ray Tune needs one result from every trial: say why none came
+                report(EpochReport(0, 0.0, 0, stage=k, stopped_by=StopReason.DEADLINE), None)
             break
         ended, last = _run_stage(config, data, settings, ladder, k, report, speed,
                                  last if last is not None and last.stage == k else None)

@@ -13,7 +13,7 @@ from tests.conftest import synthetic_images
 from trainables.checkpoint import TrialState
 from trainables.data import ImageData, make_trial_data
 from trainables.loop import TrainSettings
-from trainables.metrics import EpochReport
+from trainables.metrics import EpochReport, StopReason
 from trainables.stages import Ladder, Stage, make_ladder, min_stage_cost, run_ladder, stage_data
 
 MLP = {"family": "mlp", "mlp_layers": 1, "mlp_units_1": 32, "mlp_dropout_1": 0.5, "lr": 0.02, "batch_size": 32,
@@ -88,7 +88,9 @@ def test_a_trial_resumed_inside_a_stage_ends_exactly_as_an_uninterrupted_one() -
 
 def test_no_stage_starts_that_cannot_end_before_the_deadline() -> None:
     # planned at 1000 s per full-data epoch: not even the cheapest stage fits the next minute
-    assert _climb(Ladder(LADDER, deadline=time.time() + 60, epoch_seconds=1000.0)) == []
+    [(none, state)] = _climb(Ladder(LADDER, deadline=time.time() + 60, epoch_seconds=1000.0))
+    assert none.stopped_by is StopReason.DEADLINE and none.resource is None and state is None
+    assert math.isnan(none.val_acc) and none.metrics()["stopped_by"] == "deadline"
     # planned fast enough for the first stage; the trial's own measured speed then decides the rest
     slow_later = Ladder(LADDER, deadline=time.time() + 60, epoch_seconds=0.01)
     assert [r.stage for r, _ in _climb(slow_later)][-1] == 2
