@@ -123,11 +123,12 @@ def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool) -> tu
 
 def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
                 by: str = "best", progress: Progress | None = stderr_progress("final"), epochs: int | None = None,
-                num_threads: int | None = None) -> FinalModel:
+                num_threads: int | None = None, data: ExperimentData | None = None) -> FinalModel:
     """Retrain the best trial's config (or `trial_id`'s) on train+validation for its best epoch count.
 
     `epochs` instead trains for that planned length with a schedule spanning exactly it (a time-budgeted
-    run's final training); `num_threads` overrides the trials' CPU threads.
+    run's final training); `num_threads` overrides the trials' CPU threads; `data` is the experiment's
+    data when the caller has it loaded already (else it is reloaded from the saved config).
 
     Example:
         >>> final_model("results/quickstart")  # doctest: +SKIP
@@ -141,7 +142,7 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
         epochs = int(row["best_epoch"]) if by == "best" else int(row["epochs"])
     config = trial_config(exp, trial_id)
     say(f"loading data of {exp.path}")
-    base = load_experiment_data(exp.path)
+    base = data or load_experiment_data(exp.path)
     settings = base.settings
     if planned:  # the schedule spans exactly the planned length
         settings = replace(settings, max_epochs=epochs, schedule_epochs=epochs)

@@ -63,6 +63,8 @@ def describe_end(outcome: str, last: dict[str, Any], metric: str, epoch_limit_s:
         limit = f"{epoch_limit_s:.0f} s " if epoch_limit_s else ""
         return f"stopped as too slow: its first epoch would take ~{shown}, over the limit of {limit}" \
                "(budget.max_epoch_seconds)"
+    if outcome == DEADLINE:
+        return "not started: its first stage could not end before the search's deadline"
     value = last.get(metric)
     score = f"{metric}={value:.4f}" if isinstance(value, (int, float)) and math.isfinite(value) else f"{metric}=-"
     epochs = int(last.get(EPOCH, 0) or 0)

@@ -44,8 +44,11 @@ class Prepared:
     data: TrialData
     path: str
     started: float = 0.0      # time.time() when preparing began: a time budget counts from here
-    test_images: int = 0
-    load_s: float = 0.0       # seconds preparing took (mostly loading the data)
+    test: tuple[Any, Any] | None = None  # the held-out test images and labels (a time-budgeted run tests once)
+
+    @property
+    def test_images(self) -> int:
+        return 0 if self.test is None else len(self.test[1])
 
 
 def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Prepared:
@@ -56,8 +59,8 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
     for problem in missing_weights(space, cfg.pretrained_weights):  # those trials will error; say so up front
         log.warning("warning: %s", problem)
     raw, data = load_data(cfg)
-    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name), started,
-                    len(raw.y_test) if raw.y_test is not None else 0, time.time() - started)
+    test = (raw.x_test, raw.y_test) if raw.x_test is not None and raw.y_test is not None else None
+    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name), started, test)
 
 
 def connect(address: str | None, verbose: bool = False, allow_unauthenticated: bool = False) -> None:

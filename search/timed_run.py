@@ -14,9 +14,10 @@ import math
 import time
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
-from analysis.experiment_data import settings_for
+from analysis.experiment_data import ExperimentData, settings_for
 from analysis.final import WATCH_IMAGES as FINAL_WATCH_IMAGES
 from analysis.final import final_model, trial_config
 from analysis.layout import FINAL_DIR
@@ -27,7 +28,7 @@ from spaces import Space
 from trainables.metrics import RESOURCE, STAGE
 from trainables.stages import Ladder
 
-from .budget_plan import MARGIN, BudgetPlan, Throughput, plan_budget
+from .budget_plan import BUNDLE_S, MARGIN, BudgetPlan, Throughput, plan_budget
 from .config import ExperimentConfig
 from .experiment_dir import save_experiment_files
 from .launch import LaunchError, Prepared, _fit, build_tuner, start_new
@@ -93,8 +94,10 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
     t0 = time.time()
     winner, why = staged_winner(prep.path, prep.space)
     epochs = _final_epochs(prep, plan, tp, winner)
+    assert prep.test is not None  # load_data gives every dataset a test set
+    data = ExperimentData(prep.data, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
     done = final_model(prep.path, prep.path + "/" + FINAL_DIR, trial_id=winner, epochs=epochs,
-                       num_threads=tp.final_threads, progress=None)
+                       num_threads=tp.final_threads, progress=None, data=data)
     account.wall_s = time.time() - prep.started
     spent["final"] = time.time() - t0 - done.seconds["evaluation"]
     spent["evaluation"] = done.seconds["evaluation"]
@@ -107,12 +110,13 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
 
 def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> int:
     """The planned length, or fewer epochs when the search ran over: the winner's own speed, measured now
-    (the machine is free of trials), against what is left less the evaluation, margin and data loading."""
+    (the machine is free of trials), against what is left less its test evaluation and the margin."""
     config = trial_config(load_experiment(prep.path), winner)
     settings = replace(settings_for(prep.cfg), num_threads=tp.final_threads, max_epoch_seconds=None)
     per_image, per_val = step_seconds(config, prep.data, settings)
     epoch_s = per_image * (len(prep.data.y_train) + len(prep.data.y_val)) + per_val * FINAL_WATCH_IMAGES
-    left = prep.started + plan.budget_s - time.time() - plan.evaluation_s - MARGIN * plan.budget_s - prep.load_s
+    evaluation = per_val * prep.test_images + BUNDLE_S
+    left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s
     epochs = max(1, min(plan.final_epochs, math.floor(left / epoch_s)))
     if epochs < plan.final_epochs:
         log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
