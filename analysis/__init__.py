@@ -7,8 +7,8 @@ and readers; `outcome`: how a trial ended; `run_log`: launches, resumes and why 
 launches, resumes and watches searches on top of it and writes folders under these names.
 (tests/analysis_tests/test_imports.py checks the direction.)
 
-`load_experiment` and `leaderboard` import only pandas; the report, final model and prediction
-(matplotlib, torch) load on first use, so `hpsearch leaderboard` stays quick.
+`load_experiment` and `leaderboard` import only pandas; the report, final model, ensemble, export and
+prediction (matplotlib, torch, onnx) load on first use, so `hpsearch leaderboard` stays quick.
 """
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ from .load import Experiment, load_experiment
 
 _LAZY = {"build_report": ".report", "final_model": ".final", "cross_validate": ".crossval",
          "predict_files": ".predict", "load_bundle": ".bundle", "evaluate_trial": ".evaluate",
-         "param_importances": ".importance", "classification_metrics": ".classification"}
+         "param_importances": ".importance", "classification_metrics": ".classification",
+         "final_ensemble": ".ensemble", "export_bundle": ".export", "load_exported": ".exported"}
 
 
 def __getattr__(name: str) -> Any:
@@ -31,5 +32,5 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["Experiment", "build_report", "classification_metrics", "cross_validate", "evaluate_trial",
-           "final_model", "leaderboard", "load_bundle", "load_experiment", "param_importances", "predict_files",
-           "to_csv", "to_markdown", "to_terminal"]
+           "export_bundle", "final_ensemble", "final_model", "leaderboard", "load_bundle", "load_exported",
+           "load_experiment", "param_importances", "predict_files", "to_csv", "to_markdown", "to_terminal"]

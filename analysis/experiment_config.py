@@ -136,6 +136,8 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 class ClusterConfig:
     allow_unauthenticated: bool = _f(False, _BOOL, "true or false (join a cluster given by `address` even though it "
                                      "does not require Ray's token authentication: anyone who reaches it can run code)")
+    runtime_env: dict = _f({}, _DICT, "a mapping handed to Ray as the job's runtime environment (working_dir, "
+                           "py_modules, ...): how your own code (a custom model's builder) reaches every node")
 
 
 @dataclass
@@ -289,6 +291,7 @@ def _cross_check(cfg: ExperimentConfig, source: str) -> None:
     except DataError as e:
         raise ConfigError(source, "dataset.options", cfg.dataset.options, str(e)) from None
     _check_weight_files(cfg, source)
+    _check_runtime_env(cfg, source)
     _check_data_dir(cfg, source)
     if cfg.address is not None and not (cfg.address == "auto" or cfg.address.startswith("ray://")
                                         or re.fullmatch(r"[\w.-]+:\d+", cfg.address)):
@@ -312,6 +315,41 @@ def _check_weight_files(cfg: ExperimentConfig, source: str) -> None:
             raise ConfigError(source, where, path, f"an existing weights file ({full} does not exist)")
         resolved[name] = str(full)
     cfg.pretrained_weights = resolved  # absolute, so trials on any worker find them
+
+
+RUNTIME_ENV_KEYS = ("working_dir", "py_modules", "excludes", "env_vars", "pip", "uv", "conda", "config")
+
+
+def _check_runtime_env(cfg: ExperimentConfig, source: str) -> None:
+    """Known Ray runtime_env keys; local code folders and files must exist, made absolute (relative paths are
+    from the experiment file) so resume and analysis find them from any folder. Ray checks the rest."""
+    env = cfg.cluster.runtime_env
+    for key in env:
+        if key not in RUNTIME_ENV_KEYS:
+            raise ConfigError(source, f"cluster.runtime_env.{key}", env[key], f"one of {list(RUNTIME_ENV_KEYS)}")
+    if "working_dir" in env:
+        where = "cluster.runtime_env.working_dir"
+        if not isinstance(env["working_dir"], str):
+            raise ConfigError(source, where, env["working_dir"], "a folder path or a URI of a zip file")
+        env["working_dir"] = _local_code(source, where, env["working_dir"])
+    if "py_modules" in env:
+        modules = env["py_modules"]
+        if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+            raise ConfigError(source, "cluster.runtime_env.py_modules", modules,
+                              "a list of package folders, .py files, .whl files or URIs")
+        env["py_modules"] = [_local_code(source, f"cluster.runtime_env.py_modules[{i}]", m)
+                             for i, m in enumerate(modules)]
+
+
+def _local_code(source: str, where: str, path: str) -> str:
+    """`path` made absolute if it is local (it must exist); a URI (s3://..., gs://...) as it is."""
+    if "://" in path:
+        return path
+    base = Path(source).parent if Path(source).is_file() else Path.cwd()
+    full = (base / Path(path).expanduser()).resolve()
+    if not full.exists():
+        raise ConfigError(source, where, path, f"an existing folder or file ({full} does not exist)")
+    return str(full)
 
 
 def _check_data_dir(cfg: ExperimentConfig, source: str) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 
 from trainables.data import ImageData, TrialData, load_dataset, make_trial_data, test_split
 from trainables.loop import TrainSettings
+from trainables.models.builders import code_paths, use_code_paths
 from trainables.models.pretrained import env_offline
 
 from .experiment_config import ExperimentConfig, parse_config
@@ -50,12 +51,14 @@ def settings_for(cfg: ExperimentConfig) -> TrainSettings:
                          precision=r.precision, channels_last=r.channels_last, cudnn_benchmark=r.cudnn_benchmark,
                          micro_batch=r.micro_batch, memory_fit=r.memory_fit,
                          gpu_fraction=r.gpus_per_trial if 0 < r.gpus_per_trial < 1 else None,
-                         max_epoch_seconds=cfg.budget.epoch_time_limit())
+                         max_epoch_seconds=cfg.budget.epoch_time_limit(),
+                         code_paths=tuple(code_paths(cfg.cluster.runtime_env)))
 
 
 def load_experiment_data(path: str | Path) -> ExperimentData:
     """Reload the dataset as `hpsearch run` did (same seed, split, subset); the test set comes along."""
     cfg = analysis_config(path)
+    use_code_paths(code_paths(cfg.cluster.runtime_env))  # a custom model's code, from where the trials had it
     raw, data = load_data(cfg)
     assert raw.x_test is not None and raw.y_test is not None  # load_data's test_split gives every dataset one
     return ExperimentData(data, raw.x_test, np.asarray(raw.y_test), settings_for(cfg))
@@ -73,4 +76,10 @@ def analysis_config(path: str | Path) -> ExperimentConfig:
     files = raw.get("pretrained_weights") or {}
     raw["pretrained_weights"] = {name: file for name, file in files.items()
                                  if isinstance(file, str) and (folder / Path(file).expanduser()).is_file()}
+    env = (raw.get("cluster") or {}).get("runtime_env") or {}
+    if isinstance(env.get("py_modules"), list):  # likewise code files moved since: reading results needs none
+        env["py_modules"] = [m for m in env["py_modules"] if not isinstance(m, str) or "://" in m or Path(m).exists()]
+    if isinstance(env.get("working_dir"), str) and "://" not in env["working_dir"] \
+            and not Path(env["working_dir"]).exists():
+        env.pop("working_dir")
     return parse_config(raw, str(folder / CONFIG_FILE))

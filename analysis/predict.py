@@ -1,4 +1,5 @@
-"""`hpsearch predict BUNDLE IMAGES...`: classify image files with a model bundle."""
+"""`hpsearch predict MODEL IMAGES...`: classify image files with a model bundle (one model or an ensemble)
+or a file written by `hpsearch export` (model.onnx runs on onnxruntime alone)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ import numpy as np
 from trainables.data import DataError
 
 from .bundle import Bundle, load_bundle
-from .evaluate import predict_probs
+from .exported import ExportedModel, is_exported, load_exported
 
 
 @dataclass
@@ -39,12 +40,14 @@ def read_images(paths: list[str | Path], in_shape: tuple[int, int, int]) -> np.n
     return out
 
 
-def predict_files(bundle: Bundle | str | Path, paths: list[str | Path]) -> list[Prediction]:
-    """The predicted class and its probability for every file, in order."""
-    b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+def predict_files(model: Bundle | ExportedModel | str | Path, paths: list[str | Path]) -> list[Prediction]:
+    """The predicted class and its probability for every file, in order. `model`: a bundle (folder) or an
+    exported file (.onnx, .pt)."""
+    if isinstance(model, (str, Path)):
+        model = load_exported(model) if is_exported(model) else load_bundle(model)
     if not paths:
         return []
-    probs = predict_probs(b.model, b.preprocess, read_images(paths, b.in_shape))
+    probs = model.probabilities(read_images(paths, model.in_shape))
     labels = probs.argmax(1)
-    names = b.class_names
+    names = model.class_names
     return [Prediction(str(p), int(k), names[k], float(probs[i, k])) for i, (p, k) in enumerate(zip(paths, labels))]

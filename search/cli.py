@@ -150,6 +150,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_final(args: argparse.Namespace) -> int:
     from analysis.final import final_model
 
+    if args.ensemble is not None:
+        return _final_ensemble(args)
     if args.folds:
         from analysis.crossval import cross_validate
 
@@ -164,6 +166,33 @@ def cmd_final(args: argparse.Namespace) -> int:
     return 0
 
 
+def _final_ensemble(args: argparse.Namespace) -> int:
+    from analysis.ensemble import COMPARISON, comparison_table, final_ensemble
+    from analysis.errors import ExperimentError
+
+    if args.trial or args.folds:
+        raise ExperimentError("--ensemble: not with --trial or --folds (an ensemble is of the top K trials; "
+                          "cross-validate with a separate `hpsearch final --folds`)")
+    fe = final_ensemble(args.results_dir, args.ensemble, args.out, args.by)
+    shown = ("accuracy", "macro_precision", "macro_recall", "macro_f1", "macro_auc")
+    print(f"\ntop {len(fe.members)} trials ({', '.join(m.trial_id for m in fe.members)}) retrained on "
+          f"train+validation; on the test set:")
+    for name, m in (("single best", fe.single_best), (f"ensemble of {len(fe.members)}", fe.ensemble)):
+        print(f"  {name:<14} " + "  ".join(f"{k} {m.summary()[k]:.4f}" for k in shown))
+    print(comparison_table(fe).to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"bundle: {fe.bundle} (comparison: {fe.bundle / COMPARISON})")
+    print(f"predict with: hpsearch predict {fe.bundle} IMAGE...")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from analysis.export import export_bundle
+
+    path = export_bundle(args.bundle, args.format, args.out)
+    print(f"wrote {path}\npredict with: hpsearch predict {path} IMAGE...")
+    return 0
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from analysis.predict import predict_files
 
@@ -173,15 +202,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from spaces import resolve_space
-
     from .config import load_config
-    from .space_check import check_space
+    from .launch import checked_space
     from .weights_check import missing_weights
 
     cfg = load_config(args.experiment, args.set)
-    space = resolve_space(cfg.space, Path(args.experiment).parent)
-    check_space(space)
+    space = checked_space(cfg, Path(args.experiment).parent)
     for problem in missing_weights(space, cfg.pretrained_weights):
         print(f"warning: {problem}", file=sys.stderr)
     print(f"{args.experiment}: valid ({cfg.budget.num_samples} trials, space {space.name!r}, "
@@ -300,11 +326,22 @@ def _add_final(sub: _Sub) -> None:
     fn.add_argument("--by", choices=["best", "last"], default="best", help="rank by best epoch or last epoch")
     fn.add_argument("--folds", type=int, metavar="K", help="first cross-validate the top configs with K stratified folds")
     fn.add_argument("--cv-top", type=int, default=3, metavar="N", help="configs to cross-validate (with --folds)")
+    fn.add_argument("--ensemble", type=int, metavar="K", help="retrain the top K configs and average their probabilities;"
+                    " compared with the single best on the test set (default --out: RESULTS_DIR/ensemble)")
     fn.set_defaults(fn=cmd_final)
 
 
+def _add_export(sub: _Sub) -> None:
+    ex = sub.add_parser("export", help="write a bundle as one ONNX or TorchScript file that takes raw uint8 images")
+    ex.add_argument("bundle", help="a bundle folder, or an experiment folder (its final/ bundle)")
+    ex.add_argument("--format", choices=["onnx", "torchscript"], default="onnx")
+    ex.add_argument("--out", help="output file (default: BUNDLE/model.onnx or BUNDLE/model.pt)")
+    ex.set_defaults(fn=cmd_export)
+
+
 def _add_predict(sub: _Sub) -> None:
-    pr = sub.add_parser("predict", help="classify image files with a bundle made by `hpsearch final`")
+    pr = sub.add_parser("predict", help="classify image files with a bundle made by `hpsearch final`, "
+                        "or a file made by `hpsearch export` (.onnx, .pt)")
     pr.add_argument("bundle")
     pr.add_argument("images", nargs="+")
     pr.set_defaults(fn=cmd_predict)
@@ -341,8 +378,8 @@ def _add_data(sub: _Sub) -> None:
 
 
 # every command's arguments, in the order `hpsearch --help` lists them
-_COMMANDS = [_add_run, _add_resume, _add_status, _add_leaderboard, _add_report, _add_final, _add_predict,
-             _add_validate, _add_spaces, _add_data]
+_COMMANDS = [_add_run, _add_resume, _add_status, _add_leaderboard, _add_report, _add_final, _add_export,
+             _add_predict, _add_validate, _add_spaces, _add_data]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from trainables.data import TrialData
 from trainables.stages import Ladder
 
 from .config import ConfigError, ExperimentConfig
+from .custom_model import check_builders, shipped_code, with_named_builders
 from .experiment_dir import check_writable, experiment_path, save_experiment_files
 from .run_record import SLACK_S, NothingToResume, recorded_run, time_used
 from .space_check import check_space
@@ -54,8 +55,7 @@ class Prepared:
 def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Prepared:
     """Resolve and check the space, load and split the data. Raises on any problem; writes nothing."""
     started = time.time()
-    space = space or resolve_space(cfg.space, base_dir)
-    check_space(space)
+    space = checked_space(cfg, base_dir, space)
     for problem in missing_weights(space, cfg.pretrained_weights):  # those trials will error; say so up front
         log.warning("warning: %s", problem)
     raw, data = load_data(cfg)
@@ -63,7 +63,18 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
     return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name), started, test)
 
 
-def connect(address: str | None, verbose: bool = False, allow_unauthenticated: bool = False) -> None:
+def checked_space(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Space:
+    """The experiment's space, checked against the knobs; a custom model's builders as references that
+    resolve here, their files added to `cfg.cluster.runtime_env` (see `search.custom_model`)."""
+    space = with_named_builders(space or resolve_space(cfg.space, base_dir))
+    check_space(space)
+    check_builders(space, cfg.cluster.runtime_env)
+    cfg.cluster.runtime_env = shipped_code(cfg.cluster.runtime_env, space)
+    return space
+
+
+def connect(address: str | None, verbose: bool = False, allow_unauthenticated: bool = False,
+            runtime_env: dict[str, Any] | None = None) -> None:
     """Start embedded local Ray, or join a cluster. The dashboard stays off.
 
     Ray's processes listen on every network interface, so they must require Ray's token authentication:
@@ -84,6 +95,8 @@ def connect(address: str | None, verbose: bool = False, allow_unauthenticated: b
                               "logging_level": logging.INFO if verbose else logging.ERROR}
     # "local": always a fresh embedded Ray, never an unrelated cluster that happens to run on this machine
     kwargs["address"] = address or "local"
+    if runtime_env:  # the user's own code (a custom model) reaches every node; see search.custom_model
+        kwargs["runtime_env"] = runtime_env
     if address is None or not allow_unauthenticated:
         use_token_auth()
     try:
@@ -118,11 +131,12 @@ def _refuse_unauthenticated(address: str) -> None:
 def _trainable(prep: Prepared, ladder: Ladder | None = None) -> Callable[..., Any]:
     from ray import tune
 
+    from trainables.models.builders import registered_builders
     from trainables.ray_trainable import train_trial
 
     cfg = prep.cfg
     fn = tune.with_parameters(train_trial, data=prep.data, settings=settings_for(cfg), metric=cfg.search.metric,
-                              ladder=ladder)
+                              builders=registered_builders(), ladder=ladder)
     return tune.with_resources(fn, {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial})
 
 
@@ -236,7 +250,7 @@ def _connect_checked(cfg: ExperimentConfig, address: str | None, verbose: bool) 
     embedded = address is None and not ray.is_initialized()
     if embedded:
         check_machine(cfg)  # before Ray starts: the machine is all there is
-    connect(address, verbose, cfg.cluster.allow_unauthenticated)
+    connect(address, verbose, cfg.cluster.allow_unauthenticated, cfg.cluster.runtime_env)
     if not embedded:
         check_cluster(cfg)
 
@@ -328,5 +342,5 @@ def _update_saved_budget(prep: Prepared, num_samples: int) -> None:
     save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
 
 
-__all__ = ["ConfigError", "LaunchError", "Prepared", "build_tuner", "connect", "load_prepared", "prepare",
-           "resume_experiment", "run_experiment"]
+__all__ = ["ConfigError", "LaunchError", "Prepared", "build_tuner", "checked_space", "connect", "load_prepared",
+           "prepare", "resume_experiment", "run_experiment"]

@@ -18,6 +18,7 @@ from .augment import AUGMENTATIONS
 from .finetune import POLICIES
 from .losses import LOSSES
 from .models import MODELS
+from .models.builders import reference_problem
 from .optimizers import OPTIMIZERS
 from .registry import Registry
 from .schedules import SCHEDULES
@@ -171,6 +172,9 @@ KNOBS: dict[str, Knob] = {
     "head_dropout": _drop("dropout before the linear head (timm, resnet)"),
     "head_hidden": Knob("units of the head's hidden dense layer, 0 = none (timm)", 0, low=0, kind=int),
     "head_activation": Knob("activation of the head's hidden layer (timm)", "relu", ACTIVATIONS),
+    # custom family: the user's builder (trainables.models.builders)
+    "builder": Knob("the user's model builder, 'module:function' or 'path/to/file.py:function' (custom)", "",
+                    check=lambda v: None if v == "" else reference_problem(v)),
     "image_size": Knob("input resolution the images are resized to, 0 = backbone default (timm)", 0, low=0,
                        high=1024, kind=int),
 }

@@ -28,6 +28,7 @@ from .losses import compute_loss
 from .memory_fit import choose_micro_batch, cuda_step_peak, dataset_fits, gpu_budget_bytes
 from .metrics import EpochReport, StopReason
 from .models import WeightSources, build_model, count_parameters
+from .models.builders import use_code_paths
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer
 from .preprocess import Normalisation, Preprocess, normalisation_for
@@ -73,6 +74,9 @@ class TrainSettings:
     gpu_fraction: float | None = None  # this trial's share of its GPU (gpus_per_trial < 1)
     max_epoch_seconds: float | None = None  # stop a fresh trial whose first epoch is projected to take longer
     schedule_epochs: int | None = None # the schedule's length in epochs; None: max_epochs
+    # folders of the user's own code (a custom model), put on the import path where they exist: a node
+    # that shares the driver's files needs no runtime_env (e.g. a Ray started before the search)
+    code_paths: tuple[str, ...] = ()
 
     def weight_sources(self) -> WeightSources:
         return WeightSources(dict(self.pretrained_weights), self.hub_offline or env_offline())
@@ -280,6 +284,7 @@ class Trial:
 def setup(config: dict[str, Any], data: TrialData, settings: TrainSettings, start: TrialState | None = None) -> Trial:
     """Build everything a trial trains with, seeded; restored from `start` when given."""
     cfg = parse_trial_config(config)  # the boundary: Ray's flat dict becomes the typed config here
+    use_code_paths(settings.code_paths)
     if settings.num_threads:
         torch.set_num_threads(settings.num_threads)
     device = pick_device(settings.device)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 import tempfile
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from .checkpoint import TrialState, load_state, save_state
 from .data import TrialData
 from .loop import TrainSettings, run
 from .metrics import EpochReport
+from .models.builders import Builder, register_builders
 from .schema import ERROR_KEY, NODE_ID
 from .stages import Ladder, run_ladder
 
@@ -22,14 +24,16 @@ ERROR_FILE = "hpsearch_error.txt"
 
 
 def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings, metric: str = "val_acc",
-                ladder: Ladder | None = None) -> None:
+                builders: Mapping[str, Builder] | None = None, ladder: Ladder | None = None) -> None:
     """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`.
 
+    `builders`: the model builders registered on the driver (Python callables of a custom model).
     With `ladder`, the trial climbs its stages (`trainables.stages`) instead of one training of max_epochs.
     """
     import ray
     from ray import tune
 
+    register_builders(builders)
     node = ray.get_runtime_context().get_node_id()
     start = _restored_state()
     last_epoch = (start.epoch + (ladder.epoch_offset(start.stage) if ladder else 0)) if start else 0

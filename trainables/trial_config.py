@@ -54,7 +54,7 @@ def parse_trial_config(flat: Mapping[str, Any]) -> TrialConfig:
     given, blocks, seed = _checked(flat)
     values = _resolved(given, blocks)
     return TrialConfig(
-        model=_sub(MODELS.get(values["family"]).config, values, "family"),
+        model=_model(values, flat),
         optimizer=_sub(OptimizerConfig, values, "optimizer"),
         loss=_sub(LossConfig, values, "loss"),
         schedule=_sub(ScheduleConfig, values, "schedule"),
@@ -68,12 +68,16 @@ def _checked(flat: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[in
     given: dict[str, Any] = {}
     blocks: dict[str, dict[int, Any]] = {name: {} for name in PER_BLOCK}
     seed = None
+    open_params = _family_takes_own_params(flat)
     for key, value in flat.items():
         value = value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value  # numpy
         if key in RESERVED:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TrialConfigError(f"{key} = {value!r}: not an int (the trial's random seed)")
             seed = value
+            continue
+        if open_params and split_param(key) is None and key not in PER_BLOCK:
+            _check_own_param(key, value)
             continue
         name, block = _knob_name(key, value)
         knob = KNOBS[name]
@@ -85,6 +89,30 @@ def _checked(flat: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[in
         else:
             blocks[name][block] = knob.coerce(value)
     return given, blocks, seed
+
+
+def _family_takes_own_params(flat: Mapping[str, Any]) -> bool:
+    """Whether the selected family (e.g. `custom`) takes parameters of the user's own besides the knobs."""
+    family = flat.get("family", KNOBS["family"].default)
+    return isinstance(family, str) and family in MODELS and MODELS.get(family).open_params
+
+
+def _check_own_param(key: str, value: Any) -> None:
+    """A user parameter (declared by the space for a custom model): its range is the space's; here, a plain
+    value that the builder can read and a checkpoint or bundle can store."""
+    if not isinstance(value, (str, int, float, bool)):
+        raise TrialConfigError(f"{key} = {value!r}: a model parameter of your own must be a string, number or "
+                               "boolean")
+
+
+def _model(values: dict[str, Any], flat: Mapping[str, Any]) -> Any:
+    """The family's config; a family taking its own parameters also gets every sampled value (`sampled`)."""
+    family = MODELS.get(values["family"])
+    if not family.open_params:
+        return _sub(family.config, values, "family")
+    sampled = {k: (v.item() if hasattr(v, "item") and not isinstance(v, str) else v)
+               for k, v in flat.items() if k not in RESERVED}
+    return _sub(family.config, {**values, "sampled": sampled}, "family")
 
 
 def _knob_name(key: str, value: Any) -> tuple[str, int | None]:

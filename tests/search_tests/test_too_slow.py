@@ -49,7 +49,9 @@ def test_a_too_slow_trial_stops_within_seconds_and_the_search_goes_on(tmp_path, 
     assert (f"trial {slow['trial_id']} ended: stopped as too slow: its first epoch would take ~{projected} s, "
             f"over the limit of {LIMIT:.0f} s (budget.max_epoch_seconds)") in out, out
     assert f"trial {fast['trial_id']} ended: completed after 2 epoch(s): val_acc=" in out
-    assert rows[0]["time_total_s"] < LIMIT, "stopped once its projection was known, not at the end of the epoch"
+    # stopped once its projection was known, not at the end of the epoch: relative to the projection, so that a
+    # loaded machine (slower start-up and slower steps alike) does not turn this into a timing test
+    assert rows[0]["time_total_s"] < 0.5 * rows[0]["projected_epoch_seconds"], rows[0]
     assert not list((exp_dir / f"trial_{slow['trial_id']}").glob("checkpoint_*"))
     assert fast["ended"] == "completed" and fast["epochs"] == 2
     assert leaderboard(exp).iloc[0]["trial_id"] == fast["trial_id"]

@@ -128,13 +128,14 @@ def test_missing_pretrained_weights_fail_fast_and_the_search_goes_on(ray_session
                  f"pretrained_weights: {{{VIT}: /path/to/model.safetensors}}"):
         assert part in error
     assert VIT in t.loc[VIT, "error"]
-    # one attempt only (retrying the same configuration would fail the same way), failed within 10 s
+    # one attempt only (retrying the same configuration would fail the same way), failed within 30 s (12.8 s
+    # measured at load average 30 on 2 cores, where actor start-up and imports dominate)
     vit_id = t.loc[VIT, "trial_id"]
     events = [(kind, at) for tid, kind, at in clock.events if tid == vit_id]
     assert [kind for kind, _ in events] == ["start", "fail"]
     duration = events[1][1] - events[0][1]
     print(f"failing attempt took {duration:.1f} s")
-    assert duration < 10, duration
+    assert duration < 30, duration
 
 
 def test_pretrained_weights_are_validated(make_experiment, tmp_path):

@@ -25,6 +25,8 @@ from trainables.trial_config import parse_trial_config
 SELECTORS = {"family": MODELS, "activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "loss": LOSSES,
              "schedule": SCHEDULES}
 SHAPE, CLASSES = (1, 28, 28), 10
+# the keys an entry needs besides the one that selects it: a custom model names the user's builder
+NEEDS = {("family", "custom"): {"builder": "tests.trainables_tests.custom_builders:tiny_cnn"}}
 
 
 def _cases() -> list[tuple[str, object]]:
@@ -66,7 +68,7 @@ def test_every_registry_a_knob_selects_from_is_covered() -> None:
 
 @pytest.mark.parametrize("key, value", _cases(), ids=lambda v: str(v))
 def test_entry_builds_from_defaults_and_steps(key: str, value: object, settings: TrainSettings) -> None:
-    cfg = parse_trial_config({key: value})
+    cfg = parse_trial_config({key: value, **NEEDS.get((key, value), {})})
     x, y = _batch()
     data = TrialData(x.numpy(), y.numpy(), x.numpy(), y.numpy(), [str(i) for i in range(CLASSES)], (0.2,), (0.3,))
     torch.manual_seed(0)

@@ -21,11 +21,14 @@ class ModelFamily:
     config: type
     build: Callable[..., nn.Module]
     uses_weights: bool = False  # build takes the experiment's WeightSources (pretrained backbones)
+    # the family takes parameters of the user's own besides the knobs (its config's `sampled`: every sampled value)
+    open_params: bool = False
 
 
 MODELS: Registry[ModelFamily] = Registry("model family")
 
-from . import cnn, lenet, mlp, resnet, timm_family  # noqa: E402,F401  (register the built-in families)
+from . import cnn, custom, lenet, mlp, resnet, timm_family  # noqa: E402,F401  (register the built-in families)
+from .builders import BuilderError, register_builder  # noqa: E402
 from .pretrained import WeightSources, WeightsUnavailable  # noqa: E402
 
 
@@ -53,4 +56,5 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["MODELS", "ModelFamily", "WeightSources", "WeightsUnavailable", "build_model", "count_parameters"]
+__all__ = ["MODELS", "BuilderError", "ModelFamily", "WeightSources", "WeightsUnavailable", "build_model", "count_parameters",
+           "register_builder"]
