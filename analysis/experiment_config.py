@@ -19,7 +19,10 @@ from typing import Any
 import yaml
 
 from spaces import DuplicateKeyError, safe_load_strict
+from trainables.constraints import Constraint
 from trainables.schema import METRICS
+
+from .objectives import Objective, ObjectiveError, parse_constraints, parse_objectives
 
 
 class ConfigError(ValueError):
@@ -42,7 +45,7 @@ def _f(default: Any, types: tuple[type, ...], allowed: str, check: Callable[[Any
     return field(default=default, metadata=meta)
 
 
-_INT, _NUM, _STR, _BOOL, _DICT = (int,), (int, float), (str,), (bool,), (dict,)
+_INT, _NUM, _STR, _BOOL, _DICT, _LIST = (int,), (int, float), (str,), (bool,), (dict,), (list,)
 
 
 @dataclass
@@ -104,6 +107,10 @@ class SearchConfig:
                       "best trial so far, handing over to TPE)", lambda v: v in ("tpe", "prior"))
     study_storage: str | None = _f(None, _STR, "null (SQLite file optuna.db in the results folder) or a database "
                                    "URL such as postgresql://user:pass@host/db", lambda v: "://" in v, nullable=True)
+    objectives: list = _f([], _LIST, "a list of metrics to optimise together, the first being search.metric, e.g. "
+                          "[val_acc, inference_ms] or [{metric: val_acc, mode: max}, {metric: param_count, mode: min}]")
+    constraints: list = _f([], _LIST, "a list of 'METRIC <= NUMBER' or 'METRIC >= NUMBER' expressions, e.g. "
+                           "['param_count <= 1e6', 'inference_ms <= 2']")
 
 
 @dataclass
@@ -163,6 +170,15 @@ class ExperimentConfig:
     @property
     def mode(self) -> str:
         return self.search.mode or METRICS[self.search.metric]
+
+    @property
+    def objectives(self) -> list[Objective]:
+        """What the search optimises, the primary (search.metric) first; one entry for a single objective."""
+        return parse_objectives(self.search.objectives) or [Objective(self.search.metric, self.mode)]
+
+    @property
+    def constraints(self) -> tuple[Constraint, ...]:
+        return parse_constraints(self.search.constraints)
 
 
 _SECTIONS = {"dataset": DatasetConfig, "budget": BudgetConfig, "search": SearchConfig, "resources": ResourcesConfig,
@@ -224,6 +240,7 @@ def parse_config(raw: Any, source: str = "<config>", overrides: list[str] | None
     top = _build(ExperimentConfig, raw, "", source, sections=_SECTIONS)
     top.source = source
     _resolve_budget_mode(top.budget, raw.get("budget") or {}, source)
+    _check_objectives(top, (raw.get("search") or {}).get("metric"), source)
     _cross_check(top, source)
     return top
 
@@ -296,6 +313,25 @@ def _cross_check(cfg: ExperimentConfig, source: str) -> None:
     if cfg.address is not None and not (cfg.address == "auto" or cfg.address.startswith("ray://")
                                         or re.fullmatch(r"[\w.-]+:\d+", cfg.address)):
         raise ConfigError(source, "address", cfg.address, "null, 'auto', HOST:PORT or ray://HOST:10001")
+
+
+def _check_objectives(cfg: ExperimentConfig, metric_given: Any, source: str) -> None:
+    """Objectives and constraints parse; the first objective becomes search.metric (stored in canonical form)."""
+    s = cfg.search
+    try:
+        objectives, _ = parse_objectives(s.objectives), parse_constraints(s.constraints)
+    except ObjectiveError as e:
+        raise ConfigError(source, e.field, e.value, e.allowed) from None
+    if not objectives:
+        return
+    primary = objectives[0]
+    if metric_given is not None and metric_given != primary.metric:
+        raise ConfigError(source, "search.metric", metric_given,
+                          f"the first of search.objectives ({primary.metric}), or leave it out")
+    if len(objectives) > 1 and s.sampler != "tpe":
+        raise ConfigError(source, "search.sampler", s.sampler, "tpe with several search.objectives (multi-objective "
+                          "TPE); the prior sampler optimises one metric")
+    s.metric, s.objectives = primary.metric, [o.to_dict() for o in objectives]
 
 
 def _check_weight_files(cfg: ExperimentConfig, source: str) -> None:

@@ -28,6 +28,8 @@ from .evaluate import TestEvaluation, evaluate_model
 from .experiment_data import ExperimentData, load_experiment_data
 from .leaderboard import leaderboard
 from .load import Experiment, load_experiment
+from .outcome import INFEASIBLE
+from .pick import parse_pick, pick_trial
 from .progress import Progress, stderr_progress
 
 WATCH_IMAGES = 256   # validation images the retraining reports on after each epoch (they do not steer it)
@@ -44,9 +46,9 @@ class FinalModel:
 
 
 def ranked_trials(exp: Experiment, by: str = "best") -> pd.DataFrame:
-    """Leaderboard rows with a finite score (errored and never-reported trials cannot be chosen)."""
+    """Leaderboard rows with a finite score (errored, infeasible and never-reported trials cannot be chosen)."""
     board = leaderboard(exp, by=by)
-    return board.dropna(subset=[exp.metric]) if not board.empty else board
+    return board[board["ended"] != INFEASIBLE].dropna(subset=[exp.metric]) if not board.empty else board
 
 
 def trial_config(exp: Experiment, trial_id: str) -> dict[str, Any]:
@@ -57,6 +59,14 @@ def trial_config(exp: Experiment, trial_id: str) -> dict[str, Any]:
         return json.loads(params.read_text())
     return {c.removeprefix("config/"): v for c, v in row.items()
             if c.startswith("config/") and not (isinstance(v, float) and math.isnan(v))}
+
+
+def _check_choice(trial_id: str | None, pick: str | None) -> None:
+    """One way to choose the trial; a bad rule is refused before anything is loaded or written."""
+    if trial_id is not None and pick is not None:
+        raise LaunchError("give --trial or --pick, not both")
+    if pick is not None:
+        parse_pick(pick)
 
 
 def normalisation(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -86,8 +96,8 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     data = TrialData(np.ascontiguousarray(train_x), train_y, np.ascontiguousarray(watch_x), watch_y,
                      d.class_names, mean, std, d.name)
     config = {**config, **({"patience": 0} if "patience" in config else {})}
-    # not a search trial: the search's first-epoch time limit (budget.max_epoch_seconds) does not apply
-    settings = replace(base.settings, max_epoch_seconds=None)
+    # not a search trial: the search's first-epoch time limit (budget.max_epoch_seconds) and constraints do not apply
+    settings = replace(base.settings, max_epoch_seconds=None, constraints=())
     reports: list[EpochReport] = []
     t0 = time.perf_counter()
 
@@ -102,8 +112,10 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     return Retrained(trained_model(config, d.in_shape, d.num_classes, state.model), state.preprocess, reports)
 
 
-def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool) -> tuple[str, pd.Series]:
-    """The trial to retrain (the best, or `trial_id` when it is a scored trial) and its leaderboard row.
+def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool,
+            pick: str | None = None) -> tuple[str, pd.Series]:
+    """The trial to retrain (the best, `trial_id` when it is a scored trial, or the one `pick` chooses:
+    analysis/pick.py) and its leaderboard row.
 
     With a `planned` length, `trial_id` may be a trial that never reported (a time-budgeted run falls back
     to its warm start when no trial finished a stage): its config is all the retraining needs.
@@ -114,7 +126,7 @@ def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool) -> tu
     if ranked.empty:
         raise LaunchError(f"{exp.path}: no trial has reported {exp.metric} yet, so there is nothing to retrain")
     if trial_id is None:
-        trial_id = str(ranked.iloc[0]["trial_id"])
+        trial_id = pick_trial(ranked, exp.metric, pick or "best")
     elif trial_id not in set(ranked["trial_id"]):
         raise LaunchError(f"trial {trial_id!r} is not a scored trial of {exp.path}; "
                           f"choose one of {list(ranked['trial_id'])}")
@@ -122,22 +134,25 @@ def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool) -> tu
 
 
 def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
-                by: str = "best", progress: Progress | None = stderr_progress("final"), epochs: int | None = None,
-                num_threads: int | None = None, data: ExperimentData | None = None) -> FinalModel:
-    """Retrain the best trial's config (or `trial_id`'s) on train+validation for its best epoch count.
+                by: str = "best", progress: Progress | None = stderr_progress("final"), pick: str | None = None,
+                epochs: int | None = None, num_threads: int | None = None,
+                data: ExperimentData | None = None) -> FinalModel:
+    """Retrain the best trial's config (or `trial_id`'s, or the one `pick` chooses: analysis/pick.py) on
+    train+validation for its best epoch count.
 
     `epochs` instead trains for that planned length with a schedule spanning exactly it (a time-budgeted
     run's final training); `num_threads` overrides the trials' CPU threads; `data` is the experiment's
     data when the caller has it loaded already (else it is reloaded from the saved config).
 
     Example:
-        >>> final_model("results/quickstart")  # doctest: +SKIP
+        >>> final_model("results/quickstart", pick="smallest-within:0.5")  # doctest: +SKIP
     """
     say = progress or (lambda _m: None)
     started = time.perf_counter()
+    _check_choice(trial_id, pick)
     exp = load_experiment(results_dir)
     planned = epochs is not None
-    trial_id, row = _chosen(exp, trial_id, by, planned)
+    trial_id, row = _chosen(exp, trial_id, by, planned, pick)
     if epochs is None:
         epochs = int(row["best_epoch"]) if by == "best" else int(row["epochs"])
     config = trial_config(exp, trial_id)
@@ -160,7 +175,8 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     metrics = {**ev.metrics.summary(), "per_class": ev.metrics.per_class.reset_index().to_dict("records"),
                "confusion": ev.metrics.confusion.tolist(), "test_images": int(len(ev.y_true))}
     source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs,
-              "trained_on": f"train+validation ({len(y)} images)", f"search_{exp.metric}": float(row.get(exp.metric, math.nan))}
+              "trained_on": f"train+validation ({len(y)} images)",
+              f"search_{exp.metric}": float(row.get(exp.metric, math.nan))}
     save_bundle(folder, fit.model, config, d.class_names, d.in_shape, fit.preprocess, metrics, source)
     pd.DataFrame({"index": np.arange(len(ev.y_true)), "true": ev.y_true, "predicted": ev.y_pred,
                   "probability": ev.probs.max(1)}).to_csv(folder / PREDICTIONS, index=False)

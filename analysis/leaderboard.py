@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from .load import Experiment
+from .pareto import PARETO, experiment_objectives, pareto_table
 
 HIDDEN_PARAMS = {"seed"}
 COST_COLUMNS = ("inference_ms", "config/backbone", "config/finetune")
@@ -52,7 +53,7 @@ def leaderboard(experiments: Experiment | Iterable[Experiment], by: str = "best"
         if t.empty:
             continue
         t.insert(0, "experiment", e.name)
-        frames.append(t)
+        frames.append(_with_pareto(t, e, by))
     if not frames:
         return pd.DataFrame(columns=["rank", "experiment", "trial_id", metric, "params"])
     t = pd.concat(frames, ignore_index=True)
@@ -77,9 +78,18 @@ def leaderboard(experiments: Experiment | Iterable[Experiment], by: str = "best"
     return t
 
 
+def _with_pareto(t: pd.DataFrame, exp: Experiment, by: str) -> pd.DataFrame:
+    """A `pareto` column (Pareto-optimal within its experiment) when the search has several objectives."""
+    if len(experiment_objectives(exp)) < 2:
+        return t
+    flags = pareto_table(exp, by).set_index("trial_id")[PARETO]
+    return t.assign(**{PARETO: t["trial_id"].map(flags).fillna(False).astype(bool)})
+
+
 def summary_columns(board: pd.DataFrame, metric: str, with_experiment: bool = False) -> list[str]:
     cols = ["rank"] + (["experiment"] if with_experiment else []) + ["trial_id", metric]
     cols += [c for c in ("val_f1_macro", "epochs", "ended", "param_count") if c in board and c != metric]
+    cols += [PARETO] if PARETO in board else []
     # accuracy against cost for transfer learning: backbone and policy beside size and speed
     cols += [c for c in COST_COLUMNS if c in board and board[c].notna().any()]
     return cols + ["params"]
@@ -98,6 +108,8 @@ def to_terminal(board: pd.DataFrame, metric: str, width: int = 160) -> str:
         shown["param_count"] = shown["param_count"].map(lambda v: "-" if pd.isna(v) else f"{int(v):,}")
     if "inference_ms" in shown:
         shown["inference_ms"] = shown["inference_ms"].map(lambda v: "-" if pd.isna(v) else f"{v:.3f}")
+    if PARETO in shown:
+        shown[PARETO] = shown[PARETO].map(lambda v: "yes" if v else "")
     shown = shown.fillna("-").rename(columns=lambda c: c.removeprefix("config/"))
     shown["params"] = shown["params"].map(lambda s: s if len(s) <= width else s[: width - 3] + "...")
     return shown.to_string(index=False, justify="left", formatters={"params": lambda s: f" {s}"})

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from trainables.schema import ERROR_KEY, STOPPED_BY
+from trainables.schema import EPOCH, ERROR_KEY, INFEASIBLE, STOPPED_BY
 from trainables.schema import TOO_SLOW as TOO_SLOW_FLAG
 
 from .layout import (  # noqa: F401
@@ -85,8 +85,9 @@ def _split_rows(rows: list[dict[str, Any]]) -> tuple[dict[int, dict[str, Any]], 
     by_epoch: dict[int, dict[str, Any]] = {}
     final_row: dict[str, Any] = {}
     for r in rows:
-        if r.get(ERROR_KEY) or r.get(STOPPED_BY) == TOO_SLOW_FLAG:
-            final_row = r
+        if r.get(ERROR_KEY) or r.get(STOPPED_BY) == TOO_SLOW_FLAG or (r.get(STOPPED_BY) == INFEASIBLE
+                                                                    and not r.get(EPOCH)):
+            final_row = r  # no epoch's results: an exception, too slow, or infeasible before training
         elif "epoch" in r:
             by_epoch[int(r["epoch"])] = r
     return by_epoch, final_row
@@ -129,8 +130,9 @@ def _trial_row(trial_id: str, rows: list[dict[str, Any]], state: dict[str, Any],
         "val_acc": best_row.get("val_acc", math.nan),
         "val_f1_macro": best_row.get("val_f1_macro", math.nan),
         "val_loss": best_row.get("val_loss", math.nan),
-        "param_count": last_epoch.get("param_count", math.nan),
-        "inference_ms": last_epoch.get("inference_ms", math.nan),
+        # a trial infeasible before training measured its costs, but trained no epoch
+        "param_count": (last_epoch or final_row).get("param_count", math.nan),
+        "inference_ms": (last_epoch or final_row).get("inference_ms", math.nan),
         "wall_time_s": last.get("time_total_s", math.nan),
         "node_id": last.get("node_id", ""),
         "num_failures": state.get("num_failures", 0),

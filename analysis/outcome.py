@@ -10,7 +10,8 @@ from typing import Any
 
 from trainables.schema import DEADLINE as DEADLINE_FLAG
 from trainables.schema import DIVERGED as DIVERGED_KEY
-from trainables.schema import EPOCH, ERROR_KEY, PATIENCE, PROJECTED_EPOCH_SECONDS, STOPPED_BY
+from trainables.schema import EPOCH, ERROR_KEY, PATIENCE, PROJECTED_EPOCH_SECONDS, STOPPED_BY, VIOLATED
+from trainables.schema import INFEASIBLE as INFEASIBLE_FLAG
 from trainables.schema import TOO_SLOW as TOO_SLOW_FLAG
 
 # how a trial ended (the `ended` column)
@@ -18,6 +19,7 @@ COMPLETED = "completed"
 STOPPED_ASHA = "stopped by ASHA"
 STOPPED_PATIENCE = "early stopping (patience)"
 TOO_SLOW = "too slow (first epoch over budget.max_epoch_seconds)"
+INFEASIBLE = "infeasible (search.constraints)"
 ERRORED = "errored"
 DIVERGED = "diverged"
 DEADLINE = "not started: its first stage could not end before the deadline"
@@ -28,6 +30,7 @@ PENDING = "pending"
 DONE, RUNNING, STOPPED, ERRORED_STATE, PENDING_STATE = "done", "running", "stopped early", "errored", "pending"
 _STATE = {COMPLETED: DONE, STOPPED_ASHA: STOPPED, STOPPED_PATIENCE: STOPPED, DIVERGED: STOPPED, TOO_SLOW: STOPPED,
           DEADLINE: STOPPED,
+          INFEASIBLE: STOPPED,
           ERRORED: ERRORED_STATE, PENDING: PENDING_STATE, UNFINISHED: RUNNING}
 
 
@@ -43,6 +46,8 @@ def ended(status: str | None, last: dict[str, Any], epochs: int, max_epochs: int
         return TOO_SLOW
     if last.get(STOPPED_BY) == DEADLINE_FLAG:
         return DEADLINE
+    if last.get(STOPPED_BY) == INFEASIBLE_FLAG:
+        return INFEASIBLE
     if status == "TERMINATED":
         return COMPLETED if epochs >= max_epochs else STOPPED_ASHA
     if status in ("PENDING", None) and epochs == 0:
@@ -65,6 +70,8 @@ def describe_end(outcome: str, last: dict[str, Any], metric: str, epoch_limit_s:
                "(budget.max_epoch_seconds)"
     if outcome == DEADLINE:
         return "not started: its first stage could not end before the search's deadline"
+    if outcome == INFEASIBLE:
+        return f"infeasible after {int(last.get(EPOCH, 0) or 0)} epoch(s): {last.get(VIOLATED, '?')} (search.constraints)"
     value = last.get(metric)
     score = f"{metric}={value:.4f}" if isinstance(value, (int, float)) and math.isfinite(value) else f"{metric}=-"
     epochs = int(last.get(EPOCH, 0) or 0)

@@ -51,3 +51,23 @@ def predict_files(model: Bundle | ExportedModel | str | Path, paths: list[str | 
     labels = probs.argmax(1)
     names = model.class_names
     return [Prediction(str(p), int(k), names[k], float(probs[i, k])) for i, (p, k) in enumerate(zip(paths, labels))]
+
+
+@dataclass
+class ArrayPredictions:
+    """Predicted class per image, its name, and every class's probability (rows sum to 1)."""
+
+    labels: np.ndarray          # int64 [N]
+    names: list[str]
+    probabilities: np.ndarray   # float32 [N, classes]
+    class_names: list[str]
+
+
+def predict_arrays(bundle: Bundle | str | Path, images: np.ndarray) -> ArrayPredictions:
+    """Classify uint8 images [N, C, H, W] shaped as the bundle's model expects (`Bundle.in_shape`)."""
+    b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
+    if images.shape[1:] != tuple(b.in_shape):
+        raise DataError(f"images: shape (C, H, W) {images.shape[1:]}, but the model takes {tuple(b.in_shape)}")
+    probs = b.probabilities(images)  # one model or an ensemble's averaged members
+    labels = probs.argmax(1).astype(np.int64)
+    return ArrayPredictions(labels, [b.class_names[k] for k in labels], probs, b.class_names)

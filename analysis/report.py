@@ -16,6 +16,7 @@ from .evaluate import TestEvaluation, evaluate_trial
 from .importance import param_importances
 from .leaderboard import leaderboard, summary_columns, to_csv, to_markdown
 from .load import Experiment, load_experiment
+from .pareto import experiment_objectives
 from .progress import Progress, stderr_progress
 from .summary import experiment_summary
 from .time_account import read_time_account, render_time_account
@@ -43,6 +44,8 @@ CAPTIONS = {
     "importance": "Which hyperparameters explain the score (Optuna's fANOVA and mean-decrease-impurity).",
     "slices": "Score of every trial against each of the most important parameters.",
     "size": "Score against parameter count, per model family: is a bigger model worth it?",
+    "pareto": "The Pareto front of the search's objectives (red, each trial named): no other trial is as good on "
+              "every objective and better on one.",
     "confusion": "Test-set confusion matrix of the best trial (rows true, columns predicted).",
     "roc": "Per-class one-vs-rest ROC curves of the best trial on the test set, with AUC.",
 }
@@ -82,7 +85,7 @@ def build_report(results_dir: str | Path, out: str | Path | None = None, top: in
         if not importance.empty:
             draw("importance", lambda: F.plot_importance(importance))
             draw("slices", lambda: F.plot_slices(exp, list(importance.index[:4]), by))
-    draw("size", lambda: F.plot_size(exp, by))
+    _trade_offs(exp, by, draw)
 
     evaluated = _evaluate(exp, list(scored["trial_id"].head(evaluate_top)), say)
     rep.evaluations = evaluated
@@ -97,6 +100,13 @@ def build_report(results_dir: str | Path, out: str | Path | None = None, top: in
     rep.html.write_text(_html(exp, summary, board.head(top), pngs, evaluated, rep.importance))
     say(f"wrote {rep.html}")
     return rep
+
+
+def _trade_offs(exp: Experiment, by: str, draw: Callable[[str, Callable[[], object]], None]) -> None:
+    """Score against model size; with several objectives, their Pareto front."""
+    draw("size", lambda: F.plot_size(exp, by))
+    if len(experiment_objectives(exp)) >= 2:
+        draw("pareto", lambda: F.plot_pareto(exp, by))
 
 
 def _write_leaderboard(exp: Experiment, by: str, out_dir: Path, rep: Report) -> pd.DataFrame:
@@ -165,7 +175,7 @@ def _html(exp: Experiment, summary: dict[str, str], board: pd.DataFrame, pngs: d
             parts.append(_img(pngs[name], name) + f"<p class='cap'>{esc(CAPTIONS[name])}</p>")
 
     parts.append("<h2>The search</h2>")
-    for name in ("best_so_far", "curves", "rungs", "importance", "slices", "size"):
+    for name in ("best_so_far", "curves", "rungs", "importance", "slices", "size", "pareto"):
         fig(name)
     if importance is not None and not importance.empty:
         parts.append(_table(importance.head(12), "{:.3f}"))

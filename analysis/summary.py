@@ -6,6 +6,7 @@ from typing import Any
 
 from .load import Experiment
 from .outcome import COMPLETED, ERRORED, STOPPED_ASHA
+from .pareto import experiment_objectives
 
 
 def experiment_summary(exp: Experiment, space_name: str = "", n_params: int = 0) -> dict[str, Any]:
@@ -30,7 +31,8 @@ def experiment_summary(exp: Experiment, space_name: str = "", n_params: int = 0)
         "space": f"{space_name or cfg.get('space', '?')} ({n_params} parameters)",
         "budget": f"{budget.get('num_samples', '?')} trials x up to {budget.get('max_epochs', '?')} epochs"
                   + (f", time budget {time_budget}s" if time_budget else ""),
-        "objective": f"{exp.metric} ({exp.mode})",
+        "objective": ", ".join(f"{o.metric} ({o.mode})" for o in experiment_objectives(exp))
+                     + "".join(f"; subject to {c}" for c in cfg.get("search", {}).get("constraints") or []),
         "trials": f"{len(t)} started: {counts.get(COMPLETED, 0)} completed, "
                   f"{counts.get(STOPPED_ASHA, 0)} stopped by ASHA, {counts.get(ERRORED, 0)} errored"
                   + "".join(f", {n} {k}" for k, n in sorted(others.items())),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 if TYPE_CHECKING:  # the CLI imports the library lazily: `hpsearch --help` stays fast
-    from .config import ExperimentConfig
+    from .api import Search
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -28,16 +28,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .launch import prepare, run_experiment
+    from . import api
 
-    cfg = load_config(args.experiment, args.set, flags=run_flags(args))
-    prep = prepare(cfg, Path(args.experiment).parent)
-    what = (f"{cfg.budget.time_budget_s:g} s in all (search, final training, test evaluation)"
-            if cfg.budget.mode == "time" else f"{cfg.budget.num_samples} trials")
-    print(f"hpsearch: {what} of space {prep.space.name!r} on {cfg.dataset.name} "
-          f"({len(prep.data.y_train)} train / {len(prep.data.y_val)} validation images); results in {prep.path}")
-    return _fit_and_report(lambda cb: run_experiment(prep, args.verbose, cb), prep.path, cfg, args)
+    return _watched(lambda: api.run(args.experiment, overrides=args.set, flags=run_flags(args), **_watch(args)), args)
 
 
 def run_flags(args: argparse.Namespace) -> dict[str, str]:
@@ -46,53 +39,42 @@ def run_flags(args: argparse.Namespace) -> dict[str, str]:
     return {key: value for key, value in flags.items() if value is not None}
 
 
-def cmd_resume(args: argparse.Namespace) -> int:
-    from .launch import check_resumable, resume_experiment
-    from .run_record import NothingToResume, time_used
+def _watch(args: argparse.Namespace) -> dict:
+    """How `run` and `resume` show progress: the terminal view, or Ray's own output with --verbose."""
+    return {"progress": "off" if args.verbose else "terminal", "verbose": args.verbose, "mlflow": args.mlflow,
+            "progress_every": args.progress_every}
 
-    cfg = check_resumable(args.results_dir)  # a damaged state file fails here, before Ray is imported
-    path = str(Path(args.results_dir).expanduser().resolve())
-    print(f"hpsearch: resuming {path}")
-    cfg.budget.num_samples = args.num_samples or cfg.budget.num_samples
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from . import api
+    from .run_record import NothingToResume
+
     try:
-        return _fit_and_report(lambda cb: resume_experiment(path, args.verbose, cb, args.address, args.num_samples,
-                                                                 state_checked=True),
-                               path, cfg, args, time_used(path))
+        return _watched(lambda: api.resume(args.results_dir, num_samples=args.num_samples, address=args.address,
+                                           **_watch(args)), args)
     except NothingToResume as e:
         print(f"hpsearch: {e}")
         return 0
 
 
-def _fit_and_report(fit: Callable, path: str, cfg: ExperimentConfig, args: argparse.Namespace, used_s: float = 0.0) -> int:
-    from analysis import leaderboard, load_experiment, to_terminal
-    from analysis.load import PENDING, UNFINISHED
+def _watched(fit: Callable[[], Search], args: argparse.Namespace) -> int:
+    """Run the search, then print its leaderboard and say how to resume it if it did not finish."""
+    from analysis import to_terminal
 
-    from .progress import LiveProgress, quiet_console
+    from . import api
 
-    callbacks: list = []
-    if not args.verbose:
-        quiet_console()
-        callbacks.append(LiveProgress(cfg.search.metric, cfg.mode, cfg.budget.num_samples, cfg.budget.max_epochs,
-                                      cfg.budget.time_budget_s, every_s=args.progress_every,
-                                      epoch_limit_s=cfg.budget.epoch_time_limit(), used_before_s=used_s))
-    if args.mlflow:
-        from .tracking import mlflow_callback
-
-        callbacks.append(mlflow_callback(args.mlflow, cfg.name))
     try:
-        fit(callbacks)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted. Resume with:\n  hpsearch resume {path}", file=sys.stderr)
+        search = fit()
+    except api.Interrupted as e:
+        print(f"\ninterrupted. Resume with:\n  hpsearch resume {e.path}", file=sys.stderr)
         return 130
-    exp = load_experiment(path)
-    board = leaderboard(exp, top=args.top)
-    print(f"\nleaderboard ({exp.metric}, {exp.mode}; top {args.top}):")
-    print(to_terminal(board, exp.metric))
-    _print_time_account(path)
-    print(f"\nresults: {path}")
-    open_trials = exp.trials[exp.trials["ended"].isin([UNFINISHED, PENDING])] if not exp.trials.empty else []
-    if len(open_trials) or len(exp.trials) < cfg.budget.num_samples and not cfg.budget.time_budget_s:
-        print(f"the search did not finish. Resume with:\n  hpsearch resume {path}", file=sys.stderr)
+    board = api.leaderboard(search, top=args.top)
+    print(f"\nleaderboard ({board.attrs['metric']}, {board.attrs['mode']}; top {args.top}):")
+    print(to_terminal(board, board.attrs["metric"]))
+    _print_time_account(search.path)
+    print(f"\nresults: {search.path}")
+    if not search.finished:
+        print(f"the search did not finish. Resume with:\n  hpsearch resume {search.path}", file=sys.stderr)
         return 1
     return 0
 
@@ -121,26 +103,27 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from analysis import leaderboard, load_experiment, to_csv, to_markdown, to_terminal
+    from analysis import to_csv, to_markdown, to_terminal
 
-    exps = [load_experiment(p) for p in args.results_dirs]
-    board = leaderboard(exps, by=args.by, top=args.top, family=args.family, ended=args.ended)
-    print(to_terminal(board, exps[0].metric))
-    for exp in exps:
-        _print_time_account(exp.path)
+    from . import api
+
+    board = api.leaderboard(args.results_dirs, by=args.by, top=args.top, family=args.family, ended=args.ended)
+    print(to_terminal(board, board.attrs["metric"]))
+    for path in args.results_dirs:
+        _print_time_account(path)
     if args.csv:
         to_csv(board, args.csv)
         print(f"wrote {args.csv}")
     if args.markdown:
-        Path(args.markdown).write_text(to_markdown(board, exps[0].metric))
+        Path(args.markdown).write_text(to_markdown(board, board.attrs["metric"]))
         print(f"wrote {args.markdown}")
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from analysis.report import build_report
+    from . import api
 
-    rep = build_report(args.results_dir, args.out, top=args.top, evaluate_top=args.evaluate, by=args.by)
+    rep = api.report(args.results_dir, args.out, top=args.top, evaluate=args.evaluate, by=args.by)
     print(f"report: {rep.html}")
     print(f"figures: {', '.join(str(p) for p in rep.figures.values())}")
     print(f"leaderboard: {rep.leaderboard_csv} {rep.leaderboard_md}")
@@ -148,17 +131,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_final(args: argparse.Namespace) -> int:
-    from analysis.final import final_model
+    from . import api
 
     if args.ensemble is not None:
         return _final_ensemble(args)
     if args.folds:
-        from analysis.crossval import cross_validate
-
-        table = cross_validate(args.results_dir, args.folds, args.cv_top, args.by)
+        table = api.cross_validate(args.results_dir, args.folds, top=args.cv_top, by=args.by)
         print(f"\n{args.folds}-fold cross-validation on train+validation:")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-    fm = final_model(args.results_dir, args.out, args.trial, args.by)
+    fm = api.final(args.results_dir, out=args.out, trial=args.trial, by=args.by, pick=args.pick)
     s = fm.evaluation.metrics.summary()
     print(f"\ntrial {fm.trial_id} retrained for {fm.epochs} epochs on train+validation; on the test set:")
     print("  " + "  ".join(f"{k} {v:.4f}" for k, v in s.items()))
@@ -194,9 +175,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from analysis.predict import predict_files
+    from . import api
 
-    for p in predict_files(args.bundle, args.images):
+    for p in api.predict(args.bundle, args.images):
         print(f"{p.path}\t{p.name}\t{p.probability:.4f}")
     return 0
 
@@ -323,6 +304,8 @@ def _add_final(sub: _Sub) -> None:
     fn.add_argument("results_dir")
     fn.add_argument("--out", help="bundle folder (default: RESULTS_DIR/final)")
     fn.add_argument("--trial", help="retrain this trial id instead of the best")
+    fn.add_argument("--pick", metavar="RULE", help="retrain the trial a rule chooses: best, smallest-within:P or "
+                    "fastest-within:P (fewest parameters / lowest inference_ms within P points of the best)")
     fn.add_argument("--by", choices=["best", "last"], default="best", help="rank by best epoch or last epoch")
     fn.add_argument("--folds", type=int, metavar="K", help="first cross-validate the top configs with K stratified folds")
     fn.add_argument("--cv-top", type=int, default=3, metavar="N", help="configs to cross-validate (with --folds)")

@@ -192,6 +192,9 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
         checkpoint_config=tune.CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=cfg.search.metric,
                                                 checkpoint_score_order=cfg.mode),
         verbose=2 if verbose else 0, callbacks=callbacks or [],
+        # Tune's default reporter in Jupyter clears the cell (our header and view) even when it reports
+        # nothing; a CLIReporter at verbose 0 never prints. With --verbose, Tune's own reporter is the view.
+        progress_reporter=None if verbose else tune.CLIReporter(),
     )
     return tune.Tuner(_trainable(prep, ladder), tune_config=tune_config, run_config=run_config)
 

@@ -219,7 +219,7 @@ class PriorSampler(BaseSampler):
 
 def ranked(trials: Sequence[FrozenTrial], direction: StudyDirection) -> list[FrozenTrial]:
     """Best first, as TPE ranks them: COMPLETE by value, then PRUNED by the step reached and the value
-    there; trials with no value at all are left out."""
+    there; trials with no value at all, or that broke a constraint (search.constraints), are left out."""
     sign = 1.0 if direction == StudyDirection.MAXIMIZE else -1.0
 
     def key(t: FrozenTrial) -> tuple[int, float, float]:
@@ -229,8 +229,9 @@ def ranked(trials: Sequence[FrozenTrial], direction: StudyDirection) -> list[Fro
         step = max(t.intermediate_values)
         return 0, step, sign * t.intermediate_values[step]
 
-    scored = [t for t in trials if (t.state == TrialState.COMPLETE and t.value is not None)
-              or (t.state == TrialState.PRUNED and t.intermediate_values)]
+    scored = [t for t in trials if ((t.state == TrialState.COMPLETE and t.value is not None)
+              or (t.state == TrialState.PRUNED and t.intermediate_values))
+              and all(v <= 0 for v in t.constraints.values())]
     return sorted(scored, key=key, reverse=True)
 
 

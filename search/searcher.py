@@ -19,7 +19,8 @@ from ray.tune.search.optuna import OptunaSearch
 
 from analysis.layout import STUDY_FILE
 from spaces import Constant, Space, define_by_run
-from trainables.metrics import DIVERGED, EPOCH, RESOURCE, STOPPED_BY, TOO_SLOW
+from trainables.constraints import Constraint
+from trainables.metrics import DIVERGED, EPOCH, INFEASIBLE, RESOURCE, STOPPED_BY, TOO_SLOW
 from trainables.ray_trainable import ERROR_KEY
 
 from . import _ray_compat as ray_compat
@@ -36,10 +37,14 @@ class TrialAwareOptunaSearch(OptunaSearch):
 
     - errored or diverged: FAIL (never a score);
     - stopped early by ASHA: PRUNED with its per-epoch values, so TPE ranks it at the fidelity it
-      reached instead of mistaking a truncated score for a final one;
-    - stopped in its first epoch as too slow for the budget: PRUNED with no value, which TPE ranks
-      below every trial that reported one, so it learns to avoid such costly regions;
-    - ran to max_epochs (or its own patience): COMPLETE with the metric at its best epoch.
+      reached instead of mistaking a truncated score for a final one (a multi-objective study takes no
+      per-epoch values: PRUNED alone);
+    - stopped in its first epoch as too slow for the budget, or infeasible before training: PRUNED with
+      no value, which TPE ranks below every trial that reported one, so it learns to avoid such regions;
+    - ran to max_epochs (or its own patience): COMPLETE with the objectives at the primary's best epoch.
+
+    With `constraints`, every finished trial also tells Optuna how far it is from each one
+    (`Trial.set_constraint`: <= 0 when met), so TPE ranks infeasible trials below feasible ones.
 
     A staged trial (`trainables.stages`, `staged=True`) is told to Optuna only at the end of each stage
     (results that carry `resource`): one intermediate value per complete training, none mid-schedule.
@@ -48,24 +53,28 @@ class TrialAwareOptunaSearch(OptunaSearch):
     """
 
     def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False, staged: bool = False,
+                 objectives: list[tuple[str, str]] | None = None, constraints: tuple[Constraint, ...] = (),
                  **kwargs: Any) -> None:
         self._max_epochs = max_epochs
         self._staged = staged
         self._study_in_experiment = study_in_experiment
         self._best: dict[str, float] = {}
+        self._best_result: dict[str, dict] = {}  # the result of each trial's best epoch (other objectives)
+        self._objectives = list(objectives or [(kwargs["metric"], kwargs["mode"])])
+        self._constraints = tuple(constraints)
         super().__init__(*args, **kwargs)
 
     def _better(self, a: float, b: float) -> bool:
-        return a > b if ray_compat.optuna_search_mode(self) == "max" else a < b
+        return a > b if self._objectives[0][1] == "max" else a < b
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        value = result.get(self.metric)
+        value = result.get(self._objectives[0][0])
         if result.get(ERROR_KEY) or result.get(DIVERGED) or not isinstance(value, (int, float)) or not math.isfinite(value):
             return
         if getattr(self, "_staged", False) and RESOURCE not in result:  # mid-stage: not a training's result yet
             return
         if trial_id not in self._best or self._better(value, self._best[trial_id]):
-            self._best[trial_id] = value
+            self._best[trial_id], self._best_result[trial_id] = value, dict(result)
         try:
             super().on_trial_result(trial_id, result)
         except (ValueError, RuntimeError) as e:  # the Optuna trial was already closed (e.g. after resume)
@@ -78,18 +87,51 @@ class TrialAwareOptunaSearch(OptunaSearch):
         result = result or {}
         if EPOCH in result:  # Ray hands the result that ended a trial only to on_trial_complete
             self.on_trial_result(trial_id, result)
-        state, value = optuna.trial.TrialState.COMPLETE, self._best.get(trial_id)
-        if result.get(STOPPED_BY) == TOO_SLOW and not (error or result.get(ERROR_KEY)):
-            state, value = optuna.trial.TrialState.PRUNED, None
-        elif error or result.get(ERROR_KEY) or result.get(DIVERGED) or value is None:
-            state, value = optuna.trial.TrialState.FAIL, None
-        elif result.get(EPOCH, self._max_epochs) < self._max_epochs and result.get(STOPPED_BY) != "patience":
-            state, value = optuna.trial.TrialState.PRUNED, None
+        state, values = self._outcome(trial_id, result, error)
         try:
-            ray_compat.optuna_search_study(self).tell(ot_trials[trial_id], value, state=state)
+            self._tell_constraints(ot_trials[trial_id], result)
+            if state == optuna.trial.TrialState.PRUNED and len(self._objectives) > 1:
+                self._tell_fidelity(ot_trials[trial_id], trial_id)
+            ray_compat.optuna_search_study(self).tell(ot_trials[trial_id], values, state=state)
         except Exception as e:  # noqa: BLE001 - already finished in Optuna; never crash the driver
             log.warning("optuna tell failed for %s: %s", trial_id, e)
         completed.add(trial_id)
+
+    def _outcome(self, trial_id: str, result: dict, error: bool) -> tuple[optuna.trial.TrialState, Any]:
+        """How the trial ended for Optuna, and its value(s) when COMPLETE."""
+        failed = error or bool(result.get(ERROR_KEY))
+        if result.get(STOPPED_BY) in (TOO_SLOW, INFEASIBLE) and not failed and trial_id not in self._best:
+            return optuna.trial.TrialState.PRUNED, None  # ended before an epoch's results
+        values = self._values(trial_id)
+        if failed or result.get(DIVERGED) or values is None:
+            return optuna.trial.TrialState.FAIL, None
+        if result.get(EPOCH, self._max_epochs) < self._max_epochs and result.get(STOPPED_BY) != "patience":
+            return optuna.trial.TrialState.PRUNED, None
+        return optuna.trial.TrialState.COMPLETE, values
+
+    def _values(self, trial_id: str) -> float | list[float] | None:
+        """The primary's best value; with several objectives, every objective at that epoch (None if one lacks)."""
+        if len(self._objectives) == 1:
+            return self._best.get(trial_id)
+        row = self._best_result.get(trial_id, {})
+        values = [row.get(metric) for metric, _ in self._objectives]
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            return None
+        return [float(v) for v in values]  # type: ignore[arg-type]
+
+    def _tell_fidelity(self, trial: optuna.trial.Trial, trial_id: str) -> None:
+        """A multi-objective study takes no per-epoch values (Optuna's `report` is single-objective): a stopped
+        trial keeps the objectives it reached, at its best epoch, as the user attribute `stopped_at`."""
+        row = self._best_result.get(trial_id)
+        if row is not None:
+            trial.set_user_attr("stopped_at", {k: row.get(k) for k in [EPOCH, *(m for m, _ in self._objectives)]})
+
+    def _tell_constraints(self, trial: optuna.trial.Trial, result: dict) -> None:
+        """Each constraint's violation (<= 0: met) from the trial's last result, where it holds the metric."""
+        for c in self._constraints:
+            value = result.get(c.metric)
+            if isinstance(value, (int, float)) and math.isfinite(value):
+                trial.set_constraint(str(c), c.violation(float(value)))
 
     # -- persistence: the study is in its own storage; pickles hold only what Optuna does not
     def __getstate__(self) -> dict[str, Any]:
@@ -102,6 +144,11 @@ class TrialAwareOptunaSearch(OptunaSearch):
                    for tid, t in ray_compat.optuna_search_trials(self).items()}
             state.update(ray_compat.optuna_search_pickle_state(ids))
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"_best_result": {}, "_constraints": (), **state})
+        if "_objectives" not in state:  # pickled before search.objectives existed: its one metric
+            self._objectives = [(self.metric, ray_compat.optuna_search_mode(self))]
 
     def save(self, checkpoint_path: str) -> None:
         if not self._study_in_experiment:
@@ -274,7 +321,12 @@ def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str, staged: b
     in_experiment = cfg.search.study_storage is None and "://" not in exp_path
     storage_ref = _storage_ref(cfg, exp_path)
     storage = study_storage(storage_ref) if storage_ref else None
-    return TrialAwareOptunaSearch(space=space_fn, metric=cfg.search.metric, mode=cfg.mode,
+    objectives = [(o.metric, o.mode) for o in cfg.objectives]
+    # several objectives: a multi-objective study (one direction each); Ray's TuneConfig and ASHA keep the first
+    metric: str | list[str] = [m for m, _ in objectives] if len(objectives) > 1 else cfg.search.metric
+    mode: str | list[str] = [d for _, d in objectives] if len(objectives) > 1 else cfg.mode
+    return TrialAwareOptunaSearch(space=space_fn, metric=metric, mode=mode,
                                   points_to_evaluate=points or None, sampler=sampler, storage=storage,
                                   study_name=cfg.name, max_epochs=cfg.budget.max_epochs,
-                                  study_in_experiment=in_experiment, staged=staged)
+                                  study_in_experiment=in_experiment, objectives=objectives,
+                                  constraints=cfg.constraints, staged=staged)

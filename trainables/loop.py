@@ -21,6 +21,7 @@ from torch import nn
 
 from . import metrics as M
 from .checkpoint import RngState, TrialState
+from .constraints import Constraint, violated
 from .cost import inference_ms
 from .data import TrialData
 from .device_speed import StepOptions, autocast, prepare_device, to_memory_format, use_bf16, use_channels_last
@@ -77,6 +78,7 @@ class TrainSettings:
     # folders of the user's own code (a custom model), put on the import path where they exist: a node
     # that shares the driver's files needs no runtime_env (e.g. a Ray started before the search)
     code_paths: tuple[str, ...] = ()
+    constraints: tuple[Constraint, ...] = ()  # search.constraints: a trial that breaks one ends as infeasible
 
     def weight_sources(self) -> WeightSources:
         return WeightSources(dict(self.pretrained_weights), self.hub_offline or env_offline())
@@ -332,11 +334,26 @@ def one_epoch(t: Trial) -> EpochReport:
         step_schedule(t.sched, va[M.VAL_LOSS])
     improved = va[M.VAL_LOSS] < t.best_val_loss
     t.best_val_loss, t.bad_epochs = (va[M.VAL_LOSS], 0) if improved else (t.best_val_loss, t.bad_epochs + 1)
-    return EpochReport(t.epoch, speed, t.param_count, val_loss=va[M.VAL_LOSS], val_acc=va[M.VAL_ACC],
-                       val_f1=va[M.VAL_F1], train_loss=tr[M.TRAIN_LOSS], train_acc=tr[M.TRAIN_ACC], lr=lr,
-                       epoch_seconds=time.perf_counter() - t0, inference_ms=t.inference_ms,
-                       micro_batch=t.opts.micro_batch or t.cfg.batch_size,
-                       diverged=diverged, stopped_by=stop_reason(t, diverged))
+    result = EpochReport(t.epoch, speed, t.param_count, val_loss=va[M.VAL_LOSS], val_acc=va[M.VAL_ACC],
+                         val_f1=va[M.VAL_F1], train_loss=tr[M.TRAIN_LOSS], train_acc=tr[M.TRAIN_ACC], lr=lr,
+                         epoch_seconds=time.perf_counter() - t0, inference_ms=t.inference_ms,
+                         micro_batch=t.opts.micro_batch or t.cfg.batch_size,
+                         diverged=diverged, stopped_by=stop_reason(t, diverged))
+    broken = None if diverged else violated(t.settings.constraints, result.metrics())
+    if broken:  # a constraint on what training measures: the trial ends here, as infeasible
+        result.stopped_by, result.violated = StopReason.INFEASIBLE, broken
+    return result
+
+
+def infeasible_before_training(t: Trial) -> EpochReport | None:
+    """The report (epoch 0, nothing trained) of a trial whose costs break a constraint knowable before
+    training (param_count, inference_ms on its own device); None when every such constraint holds."""
+    costs = {M.PARAM_COUNT: t.param_count, M.INFERENCE_MS: t.inference_ms}
+    broken = violated([c for c in t.settings.constraints if c.before_training], costs)
+    if broken is None:
+        return None
+    return EpochReport(0, 0.0, t.param_count, inference_ms=t.inference_ms, stopped_by=StopReason.INFEASIBLE,
+                       violated=broken)
 
 
 def stop_reason(t: Trial, diverged: bool) -> StopReason | None:
@@ -362,6 +379,9 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
         >>> run({"family": "lenet5"}, data, TrainSettings(max_epochs=1), print)  # doctest: +SKIP
     """
     trial = setup(config, data, settings, start)
+    if start is None and (infeasible := infeasible_before_training(trial)) is not None:
+        report(infeasible, None)  # never trained a step: nothing worth a checkpoint
+        return None
     last = start
     until = settings.max_epochs if epochs is None else min(epochs, settings.max_epochs)
     while trial.epoch < until:

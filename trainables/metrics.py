@@ -14,6 +14,7 @@ from .schema import (  # noqa: F401
     EPOCH,
     EPOCH_METRICS,
     EPOCH_SECONDS,
+    INFEASIBLE,
     INFERENCE_MS,
     LR,
     METRICS,
@@ -30,6 +31,7 @@ from .schema import (  # noqa: F401
     VAL_ACC,
     VAL_F1,
     VAL_LOSS,
+    VIOLATED,
 )
 
 
@@ -40,6 +42,7 @@ class StopReason(str, Enum):
     TOO_SLOW = TOO_SLOW    # its first epoch was projected to outlast TrainSettings.max_epoch_seconds
     DIVERGED = "diverged"  # its loss became NaN/inf
     DEADLINE = DEADLINE    # staged: not even its first stage could end before the search's deadline
+    INFEASIBLE = INFEASIBLE  # it broke one of search.constraints (before training, or after an epoch)
 
 
 @dataclass
@@ -66,6 +69,7 @@ class EpochReport:
     projected_epoch_seconds: float | None = None  # of a too-slow trial: its first epoch's projected length
     stage: int | None = None                      # staged trials only (trainables.stages)
     resource: float | None = None                 # staged trials, on a stage's last epoch: full-data epochs spent
+    violated: str | None = None  # of an infeasible trial: the constraint it broke, and its value
 
     def metrics(self) -> dict[str, float | int | str]:
         """Schema name -> value, leaving out what this report does not have."""
@@ -74,7 +78,8 @@ class EpochReport:
                   SAMPLES_PER_SECOND: self.samples_per_second, PARAM_COUNT: self.param_count,
                   INFERENCE_MS: self.inference_ms, MICRO_BATCH: self.micro_batch, DIVERGED: int(self.diverged),
                   STOPPED_BY: self.stopped_by.value if self.stopped_by else None,
-                  PROJECTED_EPOCH_SECONDS: self.projected_epoch_seconds, STAGE: self.stage, RESOURCE: self.resource}
+                  PROJECTED_EPOCH_SECONDS: self.projected_epoch_seconds, VIOLATED: self.violated,
+                  STAGE: self.stage, RESOURCE: self.resource}
         return {k: v for k, v in values.items() if v is not None}
 
 

@@ -23,6 +23,8 @@ STOPPED_BY = "stopped_by"      # "patience" on the epoch where the trial's own e
 PATIENCE = "patience"
 TOO_SLOW = "too_slow"
 DEADLINE = "deadline"          # a staged trial whose first stage could not end before the search's deadline
+INFEASIBLE = "infeasible"      # STOPPED_BY of a trial that violated one of search.constraints
+VIOLATED = "violated"          # of an infeasible trial: which constraint, and the value it had
 PROJECTED_EPOCH_SECONDS = "projected_epoch_seconds"  # of a too-slow trial: its first epoch's projected length
 ERROR_KEY = "error"            # the exception that ended a trial (recorded by the Ray adapter)
 NODE_ID = "node_id"            # the Ray node a result came from
@@ -32,3 +34,8 @@ RESOURCE = "resource"          # staged trials, at the end of each stage only: c
 EPOCH_METRICS = [EPOCH, TRAIN_LOSS, TRAIN_ACC, VAL_LOSS, VAL_ACC, VAL_F1, LR, EPOCH_SECONDS, SAMPLES_PER_SECOND]
 # the metrics a search may optimise, each with its natural direction (the mode of the metric)
 METRICS = {VAL_ACC: "max", VAL_F1: "max", VAL_LOSS: "min", TRAIN_LOSS: "min", TRAIN_ACC: "max"}
+# what a trial costs, measured once before it trains: further objectives (never the first) and constraints
+COST_METRICS = {PARAM_COUNT: "min", INFERENCE_MS: "min"}
+OBJECTIVE_METRICS = {**METRICS, **COST_METRICS}
+# what search.constraints may bound: the costs (checked before training) and every per-epoch number
+CONSTRAINT_METRICS = {*OBJECTIVE_METRICS, EPOCH_SECONDS, SAMPLES_PER_SECOND}

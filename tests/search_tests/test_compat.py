@@ -222,3 +222,18 @@ def test_the_scan_catches_what_it_should(tmp_path: Path) -> None:
     found = sorted(f.split(": ", 1)[1] for f in private_accesses(sample))
     assert found == sorted(["import of private timm.models._manipulate", "._total_samples", "._mode", "._local_tuner",
                             "._storage"]), found
+
+
+def test_tpe_reads_constraints_told_by_set_constraint() -> None:
+    """hpsearch tells constraints with the public `Trial.set_constraint` (Optuna 5.0) and relies on TPE ranking
+    infeasible trials by `FrozenTrial.constraints` with no `constraints_func` (deprecated in 5.0)."""
+    from optuna.samplers._tpe import sampler as tpe
+
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    trial = study.ask()
+    trial.set_constraint("param_count <= 10", 5.0)
+    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    assert study.trials[0].constraints == {"param_count <= 10": 5.0}
+    split = require(tpe, "_split_trials", "optuna")
+    assert "_get_infeasible_trial_score" in inspect.getsource(split), f"TPE's split changed in optuna {optuna.__version__}"
+    assert require(tpe, "_get_infeasible_trial_score", "optuna")(study.trials[0]) == 5.0

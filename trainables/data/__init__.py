@@ -6,10 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 from ..registry import Registry
+from .arrays import image_data
 from .csv_manifest import load_csv_manifest
+from .custom_loader import load_custom
 from .dataset import DataError, ImageData
 from .galaxy_zoo import load_galaxy_zoo
 from .image_folder import load_image_folder
+from .in_memory import ARRAYS, check_same, load_arrays, remember
 from .split import TrialData, make_trial_data, stratified_split, test_split
 
 DatasetLoader = Callable[..., ImageData]
@@ -61,6 +64,10 @@ DATASETS.register("image_folder", _described(
     load_image_folder, "your images, one subfolder per class (optional train/ and test/)"))
 DATASETS.register("csv_manifest", _described(
     load_csv_manifest, "your images listed in a CSV: path,label[,split]"))
+DATASETS.register("custom", _described(
+    load_custom, "your function returning arrays: options loader ('module:function' or 'file.py:function'), kwargs"))
+DATASETS.register(ARRAYS, _described(
+    load_arrays, "arrays given from Python: search.api.run(config, data=...); not loadable from a file"))
 
 
 def describe_dataset(name: str) -> str:
@@ -99,5 +106,6 @@ def load_dataset(name: str, data_dir: str | None = None, options: dict[str, Any]
     return loader(data_dir=data_dir, **options)
 
 
-__all__ = ["DATASETS", "DataError", "ImageData", "TrialData", "check_options", "dataset_options", "describe_dataset",
-           "load_dataset", "make_trial_data", "stratified_split", "test_split"]
+__all__ = ["ARRAYS", "DATASETS", "DataError", "ImageData", "TrialData", "check_options", "check_same",
+           "dataset_options", "describe_dataset", "image_data", "load_dataset", "make_trial_data", "remember",
+           "stratified_split", "test_split"]
