@@ -96,16 +96,23 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
     epochs = _final_epochs(prep, plan, tp, winner)
     assert prep.test is not None  # load_data gives every dataset a test set
     data = ExperimentData(prep.data, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
+    # a hard stop as well: a final slower than measured ends early rather than past the budget
+    deadline = prep.started + plan.budget_s - evaluation_seconds(prep, tp) - MARGIN * plan.budget_s / 2
     done = final_model(prep.path, prep.path + "/" + FINAL_DIR, trial_id=winner, epochs=epochs,
-                       num_threads=tp.final_threads, progress=None, data=data)
+                       num_threads=tp.final_threads, progress=None, data=data, deadline=deadline)
     account.wall_s = time.time() - prep.started
     spent["final"] = time.time() - t0 - done.seconds["evaluation"]
     spent["evaluation"] = done.seconds["evaluation"]
     spent["overhead"] = account.wall_s - sum(spent.values())
     account.spent = spent
-    account.final = {"trial_id": winner, "chosen": why, "epochs": epochs, "planned_epochs": plan.final_epochs,
+    account.final = {"trial_id": winner, "chosen": why, "epochs": done.epochs, "planned_epochs": plan.final_epochs,
                      "test_acc": float(done.evaluation.metrics.summary()["accuracy"]), "bundle": str(done.bundle)}
     write_time_account(prep.path, account)
+
+
+def evaluation_seconds(prep: Prepared, tp: Throughput) -> float:
+    """The test evaluation and bundle, at the validation speed measured at the start."""
+    return tp.eval_seconds * prep.test_images / max(len(prep.data.y_val), 1) + BUNDLE_S
 
 
 def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> int:
