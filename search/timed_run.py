@@ -97,7 +97,7 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
     assert prep.test is not None  # load_data gives every dataset a test set
     data = ExperimentData(prep.data, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
     # a hard stop as well: a final slower than measured ends early rather than past the budget
-    deadline = prep.started + plan.budget_s - evaluation_seconds(prep, tp) - MARGIN * plan.budget_s / 2
+    deadline = prep.started + plan.budget_s - evaluation_seconds(prep, tp) - MARGIN * plan.budget_s / 4
     done = final_model(prep.path, prep.path + "/" + FINAL_DIR, trial_id=winner, epochs=epochs,
                        num_threads=tp.final_threads, progress=None, data=data, deadline=deadline)
     account.wall_s = time.time() - prep.started
@@ -123,7 +123,8 @@ def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str)
     per_image, per_val = step_seconds(config, prep.data, settings)
     epoch_s = per_image * (len(prep.data.y_train) + len(prep.data.y_val)) + per_val * FINAL_WATCH_IMAGES
     evaluation = per_val * prep.test_images + BUNDLE_S
-    left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s
+    # half the margin: the deadline of the final training itself (see _final) keeps it from overrunning
+    left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s / 2
     epochs = max(1, min(plan.final_epochs, math.floor(left / epoch_s)))
     if epochs < plan.final_epochs:
         log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
