@@ -75,6 +75,10 @@ class BudgetConfig:
         "auto", (int, float, str), "seconds > 0 (stop a trial whose first epoch would take longer), 'auto' (a "
         "quarter of budget.time_budget_s per grace-period epoch; no limit without a time budget) or null (no limit)",
         lambda v: v == "auto" if isinstance(v, str) else v > 0, nullable=True)
+    mode: str | None = _f(None, _STR, "time (plan trials, stages and a final training from budget.time_budget_s), "
+                          "explicit (budget.num_samples trials of budget.max_epochs epochs), or null (time when "
+                          "budget.time_budget_s is given without num_samples and max_epochs)",
+                          lambda v: v in ("time", "explicit"), nullable=True)
 
     def epoch_time_limit(self) -> float | None:
         """Seconds a fresh trial's first epoch may take, or None for no limit.
@@ -84,6 +88,8 @@ class BudgetConfig:
         its slot for nothing, so it is stopped within seconds instead (`auto`).
         """
         if isinstance(self.max_epoch_seconds, str):  # validation allows one string: "auto"
+            if self.mode == "time":  # the plan sizes every stage to fit; no first-epoch limit on top
+                return None
             return self.time_budget_s / (4 * self.grace_period) if self.time_budget_s else None
         return self.max_epoch_seconds
 
@@ -233,6 +239,7 @@ def parse_config(raw: Any, source: str = "<config>", overrides: list[str] | None
         _set(raw, key, value, "flag")
     top = _build(ExperimentConfig, raw, "", source, sections=_SECTIONS)
     top.source = source
+    _resolve_budget_mode(top.budget, raw.get("budget") or {}, source)
     _check_objectives(top, (raw.get("search") or {}).get("metric"), source)
     _cross_check(top, source)
     return top
@@ -270,6 +277,16 @@ def _check_value(path: str, value: Any, meta: Any, source: str) -> Any:
     if not meta["check"](value):
         raise ConfigError(source, path, value, meta["allowed"])
     return value
+
+
+def _resolve_budget_mode(budget: BudgetConfig, given: dict[str, Any], source: str) -> None:
+    """Decide null `budget.mode` from what the user gave: a time budget alone means "plan it all from the time"."""
+    if budget.mode is None:
+        explicit = "num_samples" in given or "max_epochs" in given
+        budget.mode = "time" if budget.time_budget_s and not explicit else "explicit"
+    if budget.mode == "time" and not budget.time_budget_s:
+        raise ConfigError(source, "budget.mode", budget.mode, "explicit, or time together with budget.time_budget_s "
+                          "(seconds the whole run may take, final training and test evaluation included)")
 
 
 def _cross_check(cfg: ExperimentConfig, source: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from .outcome import INFEASIBLE
 from .pick import parse_pick, pick_trial
 from .progress import Progress, stderr_progress
 
+WATCH_IMAGES = 256   # validation images the retraining reports on after each epoch (they do not steer it)
+
 
 @dataclass
 class FinalModel:
@@ -40,6 +42,7 @@ class FinalModel:
     epochs: int
     config: dict[str, Any]
     evaluation: TestEvaluation
+    seconds: dict[str, float] = field(default_factory=dict)  # "training" (data loading included), "evaluation"
 
 
 def ranked_trials(exp: Experiment, by: str = "best") -> pd.DataFrame:
@@ -81,12 +84,18 @@ class Retrained:
     reports: list[EpochReport]
 
 
+class _OutOfTime(Exception):
+    """Raised from the epoch report: the next epoch would end past the deadline."""
+
+
 def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray, watch_x: np.ndarray,
-                watch_y: np.ndarray, base: ExperimentData, epochs: int, label: str, say: Progress) -> Retrained:
+                watch_y: np.ndarray, base: ExperimentData, epochs: int, label: str, say: Progress,
+                deadline: float | None = None) -> Retrained:
     """Train `config` for exactly `epochs` epochs (schedule horizon as in the search).
 
     `watch_x/y` is what `run` reports validation metrics on; it never influences training here
-    (the trial's own early stopping is switched off, the epoch count is fixed).
+    (the trial's own early stopping is switched off, the epoch count is fixed). With `deadline`
+    (a time.time()), training stops early rather than start an epoch that would end past it.
     """
     mean, std = normalisation(train_x)
     d = base.data
@@ -96,31 +105,37 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     # not a search trial: the search's first-epoch time limit (budget.max_epoch_seconds) and constraints do not apply
     settings = replace(base.settings, max_epoch_seconds=None, constraints=())
     reports: list[EpochReport] = []
+    states: list[TrialState] = []
     t0 = time.perf_counter()
 
-    def report(r: EpochReport, _state: TrialState | None) -> None:
+    def report(r: EpochReport, state: TrialState | None) -> None:
         reports.append(r)
+        states[:] = [state] if state is not None else states
         say(f"{label}: epoch {r.epoch}/{epochs} train_loss {r.train_loss:.4f} train_acc {r.train_acc:.4f} "
             f"({time.perf_counter() - t0:.0f}s)")
+        if deadline is not None and r.epoch < epochs and time.time() + (r.epoch_seconds or 0.0) > deadline:
+            raise _OutOfTime
 
-    state = run(config, data, settings, report, epochs=epochs)
+    try:
+        state = run(config, data, settings, report, epochs=epochs)
+    except _OutOfTime:
+        state = states[-1]
+        say(f"{label}: stopped after epoch {state.epoch} of {epochs}: the next one would end past the deadline")
     if state is None or state.preprocess is None:  # cannot happen without a time limit; say so if it does
         raise LaunchError(f"{label}: training ended before its first epoch; nothing to export")
     return Retrained(trained_model(config, d.in_shape, d.num_classes, state.model), state.preprocess, reports)
 
 
-def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
-                by: str = "best", progress: Progress | None = stderr_progress("final"),
-                pick: str | None = None) -> FinalModel:
-    """Retrain the best trial's config (or `trial_id`'s, or the one `pick` chooses: analysis/pick.py) on
-    train+validation for its best epoch count.
+def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool,
+            pick: str | None = None) -> tuple[str, pd.Series]:
+    """The trial to retrain (the best, `trial_id` when it is a scored trial, or the one `pick` chooses:
+    analysis/pick.py) and its leaderboard row.
 
-    Example:
-        >>> final_model("results/quickstart", pick="smallest-within:0.5")  # doctest: +SKIP
+    With a `planned` length, `trial_id` may be a trial that never reported (a time-budgeted run falls back
+    to its warm start when no trial finished a stage): its config is all the retraining needs.
     """
-    say = progress or (lambda _m: None)
-    check_final_choice(trial_id, pick)
-    exp = load_experiment(results_dir)
+    if planned and trial_id is not None and not exp.trials.empty and trial_id in set(exp.trials["trial_id"]):
+        return trial_id, exp.trials.set_index("trial_id").loc[trial_id]
     ranked = ranked_trials(exp, by)
     if ranked.empty:
         raise LaunchError(f"{exp.path}: no trial has reported {exp.metric} yet, so there is nothing to retrain")
@@ -129,26 +144,65 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     elif trial_id not in set(ranked["trial_id"]):
         raise LaunchError(f"trial {trial_id!r} is not a scored trial of {exp.path}; "
                           f"choose one of {list(ranked['trial_id'])}")
-    row = ranked.set_index("trial_id").loc[trial_id]
-    epochs = int(row["best_epoch"]) if by == "best" else int(row["epochs"])
+    return trial_id, ranked.set_index("trial_id").loc[trial_id]
+
+
+def _write_bundle(folder: Path, fit: Retrained, config: dict[str, Any], d: TrialData, ev: TestEvaluation,
+                  source: dict[str, Any]) -> None:
+    """The bundle, with the test metrics and a prediction for every test image."""
+    metrics = {**ev.metrics.summary(), "per_class": ev.metrics.per_class.reset_index().to_dict("records"),
+               "confusion": ev.metrics.confusion.tolist(), "test_images": int(len(ev.y_true))}
+    save_bundle(folder, fit.model, config, d.class_names, d.in_shape, fit.preprocess, metrics, source)
+    pd.DataFrame({"index": np.arange(len(ev.y_true)), "true": ev.y_true, "predicted": ev.y_pred,
+                  "probability": ev.probs.max(1)}).to_csv(folder / PREDICTIONS, index=False)
+
+
+def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
+                by: str = "best", progress: Progress | None = stderr_progress("final"), pick: str | None = None,
+                epochs: int | None = None, num_threads: int | None = None,
+                data: ExperimentData | None = None, deadline: float | None = None) -> FinalModel:
+    """Retrain the best trial's config (or `trial_id`'s, or the one `pick` chooses: analysis/pick.py) on
+    train+validation for its best epoch count.
+
+    `epochs` instead trains for that planned length with a schedule spanning exactly it (a time-budgeted
+    run's final training); `num_threads` overrides the trials' CPU threads; `data` is the experiment's
+    data when the caller has it loaded already (else it is reloaded from the saved config); with
+    `deadline` (a time.time()) the retraining stops before an epoch that would end past it.
+
+    Example:
+        >>> final_model("results/quickstart", pick="smallest-within:0.5")  # doctest: +SKIP
+    """
+    say = progress or (lambda _m: None)
+    started = time.perf_counter()
+    check_final_choice(trial_id, pick)
+    exp = load_experiment(results_dir)
+    planned = epochs is not None
+    trial_id, row = _chosen(exp, trial_id, by, planned, pick)
+    if epochs is None:
+        epochs = int(row["best_epoch"]) if by == "best" else int(row["epochs"])
     config = trial_config(exp, trial_id)
     say(f"loading data of {exp.path}")
-    base = load_experiment_data(exp.path)
+    base = data or load_experiment_data(exp.path)
+    settings = base.settings
+    if planned:  # the schedule spans exactly the planned length
+        settings = replace(settings, max_epochs=epochs, schedule_epochs=epochs)
+    base = replace(base, settings=replace(settings, num_threads=num_threads or settings.num_threads))
     d = base.data
     x = np.concatenate([d.x_train, d.x_val])
     y = np.concatenate([d.y_train, d.y_val])
     say(f"retraining trial {trial_id} ({config.get('family', '?')}) on {len(y)} train+validation images "
         f"for {epochs} epochs")
-    fit = train_fixed(config, x, y, d.x_val[:256], d.y_val[:256], base, epochs, "retrain", say)
+    fit = train_fixed(config, x, y, d.x_val[:WATCH_IMAGES], d.y_val[:WATCH_IMAGES], base, epochs, "retrain", say,
+                      deadline)
+    epochs = len(fit.reports)  # fewer than asked only when the deadline cut it
+    trained = time.perf_counter()
     say(f"evaluating on {len(base.y_test)} test images")
     ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config)
     folder = Path(out) if out else exp.path / "final"
-    metrics = {**ev.metrics.summary(), "per_class": ev.metrics.per_class.reset_index().to_dict("records"),
-               "confusion": ev.metrics.confusion.tolist(), "test_images": int(len(ev.y_true))}
     source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs,
-              "trained_on": f"train+validation ({len(y)} images)", f"search_{exp.metric}": float(row[exp.metric])}
-    save_bundle(folder, fit.model, config, d.class_names, d.in_shape, fit.preprocess, metrics, source)
-    pd.DataFrame({"index": np.arange(len(ev.y_true)), "true": ev.y_true, "predicted": ev.y_pred,
-                  "probability": ev.probs.max(1)}).to_csv(folder / PREDICTIONS, index=False)
+              "trained_on": f"train+validation ({len(y)} images)",
+              f"search_{exp.metric}": float(row.get(exp.metric, math.nan))}
+    _write_bundle(folder, fit, config, d, ev, source)
     say(f"bundle written to {folder}")
-    return FinalModel(folder, trial_id, epochs, config, ev)
+    seconds = {"training": trained - started, "evaluation": time.perf_counter() - trained}
+    return FinalModel(folder, trial_id, epochs, config, ev, seconds)

@@ -5,6 +5,8 @@
     space.yaml        the resolved search space (as given)
     runs.jsonl        the run log: each launch and resume, and how each run ended (`analysis.run_log`)
     optuna.db         the Optuna study (unless search.study_storage names a database)
+    time_account.json a time-budgeted run (budget.mode: time): its plan, and where the time went (`analysis.time_account`)
+    final/            the bundle of a time-budgeted run's final model (or of `hpsearch final`)
     trial_<id>/       Ray Tune's per-trial folders: params.json, result.json (JSON lines), error.txt, checkpoints
     experiment_state-*.json, searcher-state-*.pkl, search_gen_state-*.json, tuner.pkl   Ray Tune's restore state
 
@@ -31,6 +33,8 @@ PARAMS_FILE = "params.json"
 RESULT_FILE = "result.json"
 RAY_ERROR_FILE = "error.txt"      # Ray's record of a trial whose worker failed
 TUNER_FILE = "tuner.pkl"
+TIME_ACCOUNT = "time_account.json"
+FINAL_DIR = "final"
 EXPERIMENT_STATE = "experiment_state-*.json"
 STATE_PATTERNS = (EXPERIMENT_STATE, "searcher-state-*.pkl", "search_gen_state-*.json")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from trainables.schema import DEADLINE as DEADLINE_FLAG
 from trainables.schema import DIVERGED as DIVERGED_KEY
 from trainables.schema import EPOCH, ERROR_KEY, PATIENCE, PROJECTED_EPOCH_SECONDS, STOPPED_BY, VIOLATED
 from trainables.schema import INFEASIBLE as INFEASIBLE_FLAG
@@ -21,12 +22,14 @@ TOO_SLOW = "too slow (first epoch over budget.max_epoch_seconds)"
 INFEASIBLE = "infeasible (search.constraints)"
 ERRORED = "errored"
 DIVERGED = "diverged"
+DEADLINE = "not started: its first stage could not end before the deadline"
 UNFINISHED = "unfinished"
 PENDING = "pending"
 
 # the five states of the progress view
 DONE, RUNNING, STOPPED, ERRORED_STATE, PENDING_STATE = "done", "running", "stopped early", "errored", "pending"
 _STATE = {COMPLETED: DONE, STOPPED_ASHA: STOPPED, STOPPED_PATIENCE: STOPPED, DIVERGED: STOPPED, TOO_SLOW: STOPPED,
+          DEADLINE: STOPPED,
           INFEASIBLE: STOPPED,
           ERRORED: ERRORED_STATE, PENDING: PENDING_STATE, UNFINISHED: RUNNING}
 
@@ -41,6 +44,8 @@ def ended(status: str | None, last: dict[str, Any], epochs: int, max_epochs: int
         return STOPPED_PATIENCE
     if last.get(STOPPED_BY) == TOO_SLOW_FLAG:
         return TOO_SLOW
+    if last.get(STOPPED_BY) == DEADLINE_FLAG:
+        return DEADLINE
     if last.get(STOPPED_BY) == INFEASIBLE_FLAG:
         return INFEASIBLE
     if status == "TERMINATED":
@@ -63,6 +68,8 @@ def describe_end(outcome: str, last: dict[str, Any], metric: str, epoch_limit_s:
         limit = f"{epoch_limit_s:.0f} s " if epoch_limit_s else ""
         return f"stopped as too slow: its first epoch would take ~{shown}, over the limit of {limit}" \
                "(budget.max_epoch_seconds)"
+    if outcome == DEADLINE:
+        return "not started: its first stage could not end before the search's deadline"
     if outcome == INFEASIBLE:
         return f"infeasible after {int(last.get(EPOCH, 0) or 0)} epoch(s): {last.get(VIOLATED, '?')} (search.constraints)"
     value = last.get(metric)

@@ -19,6 +19,7 @@ from .load import Experiment, load_experiment
 from .pareto import experiment_objectives
 from .progress import Progress, stderr_progress
 from .summary import experiment_summary
+from .time_account import read_time_account, render_time_account
 
 REPORT_FILE = "report.html"
 
@@ -158,7 +159,11 @@ def _html(exp: Experiment, summary: dict[str, str], board: pd.DataFrame, pngs: d
              f"<style>{STYLE}</style></head><body><h1>hpsearch report: {esc(exp.name)}</h1>",
              "<h2>Summary</h2><table class='kv'>"]
     parts += [f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in summary.items()]
-    parts.append("</table><h2>Leaderboard</h2>")
+    parts.append("</table>")
+    account = read_time_account(exp.path)
+    if account is not None:
+        parts.append("<h2>Time account</h2><pre>" + esc("\n".join(render_time_account(account))) + "</pre>")
+    parts.append("<h2>Leaderboard</h2>")
     if board.empty:
         parts.append("<p>(no trials yet)</p>")
     else:

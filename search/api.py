@@ -164,7 +164,9 @@ def run(config: dict | str | Path, *, data: Any = None, progress: str = "auto", 
     prep = plan(config, data=data, overrides=overrides, flags=flags)
     cfg = prep.cfg
     callbacks = watchers(cfg, progress, verbose, mlflow, progress_every)  # a bad `progress` fails before launch
-    print(f"hpsearch: {cfg.budget.num_samples} trials of space {prep.space.name!r} on {cfg.dataset.name} "
+    what = (f"{cfg.budget.time_budget_s:g} s in all (search, final training, test evaluation)"
+            if cfg.budget.mode == "time" else f"{cfg.budget.num_samples} trials")
+    print(f"hpsearch: {what} of space {prep.space.name!r} on {cfg.dataset.name} "
           f"({len(prep.data.y_train)} train / {len(prep.data.y_val)} validation images); results in {prep.path}")
     return _interruptible(prep.path, lambda: _launch(prep, verbose, callbacks))
 

@@ -71,11 +71,21 @@ def _watched(fit: Callable[[], Search], args: argparse.Namespace) -> int:
     board = api.leaderboard(search, top=args.top)
     print(f"\nleaderboard ({board.attrs['metric']}, {board.attrs['mode']}; top {args.top}):")
     print(to_terminal(board, board.attrs["metric"]))
+    _print_time_account(search.path)
     print(f"\nresults: {search.path}")
     if not search.finished:
         print(f"the search did not finish. Resume with:\n  hpsearch resume {search.path}", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_time_account(path: str | Path) -> None:
+    """A time-budgeted run's plan and where its time went (nothing for other experiments)."""
+    from analysis.time_account import read_time_account, render_time_account
+
+    account = read_time_account(path)
+    if account is not None:
+        print("\n".join(render_time_account(account)))
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -87,6 +97,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{Path(args.results_dir).resolve()}: {render_state(snap)}")
         print("\n".join(render_history(snap.runs)))
     print(render_line(snap) if args.oneline else "\n".join(render_lines(snap)))
+    if not args.oneline:
+        _print_time_account(args.results_dir)
     return 0
 
 
@@ -97,6 +109,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     board = api.leaderboard(args.results_dirs, by=args.by, top=args.top, family=args.family, ended=args.ended)
     print(to_terminal(board, board.attrs["metric"]))
+    for path in args.results_dirs:
+        _print_time_account(path)
     if args.csv:
         to_csv(board, args.csv)
         print(f"wrote {args.csv}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from analysis.layout import SPACE_FILE, experiment_folder  # noqa: F401 (re-expo
 from analysis.run_log import LAUNCH, RESUME, read_run_log
 from spaces import Space, load_space, resolve_space
 from trainables.data import TrialData
+from trainables.stages import Ladder
 
 from .config import ConfigError, ExperimentConfig
 from .custom_model import check_builders, shipped_code, with_named_builders
@@ -42,15 +44,23 @@ class Prepared:
     space: Space
     data: TrialData
     path: str
+    started: float = 0.0      # time.time() when preparing began: a time budget counts from here
+    test: tuple[Any, Any] | None = None  # the held-out test images and labels (a time-budgeted run tests once)
+
+    @property
+    def test_images(self) -> int:
+        return 0 if self.test is None else len(self.test[1])
 
 
 def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Prepared:
     """Resolve and check the space, load and split the data. Raises on any problem; writes nothing."""
+    started = time.time()
     space = checked_space(cfg, base_dir, space)
     for problem in missing_weights(space, cfg.pretrained_weights):  # those trials will error; say so up front
         log.warning("warning: %s", problem)
-    _, data = load_data(cfg)
-    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name))
+    raw, data = load_data(cfg)
+    test = (raw.x_test, raw.y_test) if raw.x_test is not None and raw.y_test is not None else None
+    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name), started, test)
 
 
 def checked_space(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Space:
@@ -118,7 +128,7 @@ def _refuse_unauthenticated(address: str) -> None:
                           "cluster.allow_unauthenticated: true to join it anyway")
 
 
-def _trainable(prep: Prepared) -> Callable[..., Any]:
+def _trainable(prep: Prepared, ladder: Ladder | None = None) -> Callable[..., Any]:
     from ray import tune
 
     from trainables.models.builders import registered_builders
@@ -126,7 +136,7 @@ def _trainable(prep: Prepared) -> Callable[..., Any]:
 
     cfg = prep.cfg
     fn = tune.with_parameters(train_trial, data=prep.data, settings=settings_for(cfg), metric=cfg.search.metric,
-                              builders=registered_builders())
+                              builders=registered_builders(), ladder=ladder)
     return tune.with_resources(fn, {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial})
 
 
@@ -148,8 +158,13 @@ def failure_config(max_failures: int) -> tune.FailureConfig:
     return tune.FailureConfig(max_failures=max_failures)
 
 
-def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = None) -> tune.Tuner:
-    """The Tuner: OptunaSearch + ASHA, metric/mode named once in TuneConfig."""
+def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = None,
+                ladder: Ladder | None = None) -> tune.Tuner:
+    """The Tuner: OptunaSearch + ASHA, metric/mode named once in TuneConfig.
+
+    With a stage `ladder` (a time-budgeted run), trials climb its stages, ASHA decides between stages,
+    and Tune samples trials until the ladder's deadline (its time budget).
+    """
     from ray import tune
     from ray.tune.search import ConcurrencyLimiter
 
@@ -158,15 +173,15 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
     from .searcher import build_searcher
 
     cfg = prep.cfg
-    searcher: Searcher = build_searcher(cfg, prep.space, prep.path)
+    searcher: Searcher = build_searcher(cfg, prep.space, prep.path, staged=ladder is not None)
     if cfg.resources.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=cfg.resources.max_concurrent)
     tune_config = tune.TuneConfig(
         metric=cfg.search.metric, mode=cfg.mode,
         search_alg=ExtendableSearchGenerator(searcher),
-        scheduler=build_scheduler(cfg),
-        num_samples=cfg.budget.num_samples,
-        time_budget_s=cfg.budget.time_budget_s, trial_dirname_creator=_trial_dirname,
+        scheduler=build_scheduler(cfg, ladder),
+        num_samples=cfg.budget.num_samples if ladder is None else -1,
+        time_budget_s=_time_budget(cfg, ladder), trial_dirname_creator=_trial_dirname,
         # a new trial reuses a finished trial's worker process instead of starting one (and
         # importing torch) again: the largest per-trial cost (benchmarks/overhead.py)
         reuse_actors=True,
@@ -181,14 +196,35 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
         # nothing; a CLIReporter at verbose 0 never prints. With --verbose, Tune's own reporter is the view.
         progress_reporter=None if verbose else tune.CLIReporter(),
     )
-    return tune.Tuner(_trainable(prep), tune_config=tune_config, run_config=run_config)
+    return tune.Tuner(_trainable(prep, ladder), tune_config=tune_config, run_config=run_config)
+
+
+def _time_budget(cfg: ExperimentConfig, ladder: Ladder | None) -> float | None:
+    """Tune's time budget: the configured one, or with a ladder the seconds left until its deadline."""
+    if ladder is None or ladder.deadline is None:
+        return cfg.budget.time_budget_s
+    return max(1.0, ladder.deadline - time.time())
 
 
 def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None = None) -> str:
     """Launch a new search; refuses to touch an experiment folder that already exists.
 
     Every check comes before the first write: an impossible request leaves no folder behind.
+    A time-budgeted config (`budget.mode: time`) runs as `search.timed_run.run_timed` plans it.
     """
+    if prep.cfg.budget.mode == "time":
+        from .timed_run import run_timed
+
+        return run_timed(prep, verbose, callbacks)
+    start_new(prep, verbose)
+    save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
+    with recorded_run(prep.path, LAUNCH, prep.cfg) as record:
+        record(_fit(build_tuner(prep, verbose, callbacks), prep))
+    return prep.path
+
+
+def start_new(prep: Prepared, verbose: bool = False) -> None:
+    """Refuse an existing experiment folder, start or join Ray, check the storage: all before the first write."""
     if "://" not in prep.path and Path(prep.path).exists() and any(Path(prep.path).iterdir()):
         raise LaunchError(f"experiment {prep.path} already exists; resume it with `hpsearch resume {prep.path}`, "
                           "or choose another name with --set name=NEW_NAME")
@@ -196,10 +232,6 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
     problem = check_writable(prep.cfg.storage)  # creates the storage folder
     if problem:
         raise LaunchError(f"storage {prep.cfg.storage!r} is not writable: {problem}")
-    save_experiment_files(prep.path, prep.cfg.to_dict(), prep.space)
-    with recorded_run(prep.path, LAUNCH, prep.cfg) as record:
-        record(_fit(build_tuner(prep, verbose, callbacks), prep))
-    return prep.path
 
 
 def _fit(tuner: Any, prep: Prepared) -> Any:
@@ -234,7 +266,12 @@ def check_resumable(path: str | Path) -> ExperimentConfig:
         validate_state(experiment_folder(path))
     except DamagedStateError as e:
         raise LaunchError(f"cannot resume: {e}. Nothing was changed.") from None
-    return saved_config(path)
+    cfg = saved_config(path)
+    if cfg.budget.mode == "time":  # its plan (stages, deadline, final training) was for one uninterrupted run
+        raise LaunchError(f"cannot resume {path}: a time-budgeted run (budget.mode: time) is planned as one "
+                          "uninterrupted run. Start a new one (hpsearch run), or retrain its best trial with "
+                          f"`hpsearch final {path}`. Nothing was changed.")
+    return cfg
 
 
 def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepared:

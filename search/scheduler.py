@@ -11,7 +11,8 @@ from types import SimpleNamespace
 
 from ray.tune.schedulers import AsyncHyperBandScheduler
 
-from trainables.metrics import EPOCH
+from trainables.metrics import EPOCH, RESOURCE
+from trainables.stages import Ladder
 
 from ._ray_compat import asha_bracket, asha_rungs
 from .config import ExperimentConfig
@@ -35,8 +36,18 @@ class ResumableASHA(AsyncHyperBandScheduler):
         return {milestone: len(recorded) for milestone, recorded in asha_rungs(self)}
 
 
-def build_scheduler(cfg: ExperimentConfig) -> ResumableASHA:
-    """ASHA on the epoch counter; metric and mode are set here as in TuneConfig (named once there)."""
+def build_scheduler(cfg: ExperimentConfig, ladder: Ladder | None = None) -> ResumableASHA:
+    """ASHA on the epoch counter; metric and mode are set here as in TuneConfig (named once there).
+
+    With a stage `ladder`, ASHA counts `resource` (full-data epochs spent, reported at the end of each
+    stage only) and its milestones are the stage costs: the cheapest stage's cost times eta^k, which the
+    ladder's costs are by construction (`trainables.stages.make_ladder`).
+    """
+    if ladder is not None:
+        # Ray's hints say int; its rung arithmetic is float throughout, and stage costs are fractions
+        return ResumableASHA(time_attr=RESOURCE, max_t=ladder.resource(len(ladder.stages) - 1),  # type: ignore[arg-type]
+                             grace_period=ladder.stages[0].cost,  # type: ignore[arg-type]
+                             reduction_factor=cfg.budget.reduction_factor)
     return ResumableASHA(
         time_attr=EPOCH,
         max_t=cfg.budget.max_epochs,

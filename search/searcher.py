@@ -20,7 +20,7 @@ from ray.tune.search.optuna import OptunaSearch
 from analysis.layout import STUDY_FILE
 from spaces import Constant, Space, define_by_run
 from trainables.constraints import Constraint
-from trainables.metrics import DIVERGED, EPOCH, INFEASIBLE, STOPPED_BY, TOO_SLOW
+from trainables.metrics import DIVERGED, EPOCH, INFEASIBLE, RESOURCE, STOPPED_BY, TOO_SLOW
 from trainables.ray_trainable import ERROR_KEY
 
 from . import _ray_compat as ray_compat
@@ -45,12 +45,18 @@ class TrialAwareOptunaSearch(OptunaSearch):
 
     With `constraints`, every finished trial also tells Optuna how far it is from each one
     (`Trial.set_constraint`: <= 0 when met), so TPE ranks infeasible trials below feasible ones.
+
+    A staged trial (`trainables.stages`, `staged=True`) is told to Optuna only at the end of each stage
+    (results that carry `resource`): one intermediate value per complete training, none mid-schedule.
+    A staged trial that could not start its first stage before the deadline reported no value: FAIL,
+    which TPE leaves out (it says nothing about the configuration).
     """
 
-    def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False,
+    def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False, staged: bool = False,
                  objectives: list[tuple[str, str]] | None = None, constraints: tuple[Constraint, ...] = (),
                  **kwargs: Any) -> None:
         self._max_epochs = max_epochs
+        self._staged = staged
         self._study_in_experiment = study_in_experiment
         self._best: dict[str, float] = {}
         self._best_result: dict[str, dict] = {}  # the result of each trial's best epoch (other objectives)
@@ -64,6 +70,8 @@ class TrialAwareOptunaSearch(OptunaSearch):
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         value = result.get(self._objectives[0][0])
         if result.get(ERROR_KEY) or result.get(DIVERGED) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return
+        if getattr(self, "_staged", False) and RESOURCE not in result:  # mid-stage: not a training's result yet
             return
         if trial_id not in self._best or self._better(value, self._best[trial_id]):
             self._best[trial_id], self._best_result[trial_id] = value, dict(result)
@@ -304,7 +312,7 @@ SAMPLERS: dict[str, Callable[[ExperimentConfig, Space], optuna.samplers.BaseSamp
     "tpe": tpe_sampler, "prior": prior_sampler}
 
 
-def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialAwareOptunaSearch:
+def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str, staged: bool = False) -> TrialAwareOptunaSearch:
     """The configured sampler (SAMPLERS) over the space's define-by-run function, warm-started from the space."""
     sampler = SAMPLERS[cfg.search.sampler](cfg, space)
     # each trial's own training seed: distinct per trial, reproducible from the experiment seed
@@ -321,4 +329,4 @@ def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str) -> TrialA
                                   points_to_evaluate=points or None, sampler=sampler, storage=storage,
                                   study_name=cfg.name, max_epochs=cfg.budget.max_epochs,
                                   study_in_experiment=in_experiment, objectives=objectives,
-                                  constraints=cfg.constraints)
+                                  constraints=cfg.constraints, staged=staged)

@@ -62,12 +62,13 @@ class TrialState:
     bad_epochs: int
     rng: RngState
     preprocess: Normalisation | None     # None only in checkpoints written before preprocessing was stored
+    stage: int = 0                       # staged trials (trainables.stages): the stage `epoch` counts within
 
     def to_dict(self) -> dict[str, Any]:
         return {"config": dict(self.config), "epoch": self.epoch, "model": self.model, "optimizer": self.optimizer,
                 "schedule": self.schedule, "best_val_loss": self.best_val_loss, "bad_epochs": self.bad_epochs,
                 "rng": {"generator": self.rng.generator, "torch": self.rng.cpu, "cuda": list(self.rng.cuda)},
-                "preprocess": self.preprocess.to_dict() if self.preprocess else None}
+                "preprocess": self.preprocess.to_dict() if self.preprocess else None, "stage": self.stage}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TrialState:
@@ -75,7 +76,7 @@ class TrialState:
         return cls(dict(d["config"]), int(d["epoch"]), d["model"], d["optimizer"], d["schedule"],
                    float(d["best_val_loss"]), int(d["bad_epochs"]),
                    RngState(rng["generator"], rng["torch"], list(rng.get("cuda", []))),
-                   Normalisation.from_dict(pre) if pre else None)
+                   Normalisation.from_dict(pre) if pre else None, int(d.get("stage", 0)))
 
 
 def save_state(state: TrialState, folder: str | Path) -> None:

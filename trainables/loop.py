@@ -74,6 +74,7 @@ class TrainSettings:
     memory_fit: bool = True            # GPU: profile one step and shrink to micro-batches that fit
     gpu_fraction: float | None = None  # this trial's share of its GPU (gpus_per_trial < 1)
     max_epoch_seconds: float | None = None  # stop a fresh trial whose first epoch is projected to take longer
+    schedule_epochs: int | None = None # the schedule's length in epochs; None: max_epochs
     # folders of the user's own code (a custom model), put on the import path where they exist: a node
     # that shares the driver's files needs no runtime_env (e.g. a Ray started before the search)
     code_paths: tuple[str, ...] = ()
@@ -215,7 +216,7 @@ def build(config: TrialConfig, data: TrialData, settings: TrainSettings,
     pre = normalisation_for(model, data.mean, data.std).module().to(device)
     params = model.param_groups(config.optimizer.lr) if isinstance(model, _GroupsParams) else model.parameters()
     opt = make_optimizer(params, config.optimizer)
-    sched = make_schedule(opt, config.schedule, settings.max_epochs)
+    sched = make_schedule(opt, config.schedule, settings.schedule_epochs or settings.max_epochs)
     return model, pre, opt, sched
 
 
@@ -371,7 +372,7 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
 
     `start` is a state previously passed to `report` (a checkpoint): training continues at the epoch
     after it, with model, optimizer, schedule and random streams exactly as they were. `epochs` stops
-    after that many epochs in all (the schedule still spans `settings.max_epochs`, as in the search).
+    after that many epochs in all (the schedule still spans `settings.schedule_epochs or max_epochs`).
     The state is None for a trial stopped before its first epoch ended (too slow): nothing worth keeping.
 
     Example:

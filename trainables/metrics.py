@@ -9,6 +9,7 @@ import torch
 
 # the names live in .schema (no torch), re-exported here for the training code
 from .schema import (  # noqa: F401
+    DEADLINE,
     DIVERGED,
     EPOCH,
     EPOCH_METRICS,
@@ -20,7 +21,9 @@ from .schema import (  # noqa: F401
     MICRO_BATCH,
     PARAM_COUNT,
     PROJECTED_EPOCH_SECONDS,
+    RESOURCE,
     SAMPLES_PER_SECOND,
+    STAGE,
     STOPPED_BY,
     TOO_SLOW,
     TRAIN_ACC,
@@ -38,6 +41,7 @@ class StopReason(str, Enum):
     PATIENCE = "patience"  # its own early stopping: `patience` epochs without a better val_loss
     TOO_SLOW = TOO_SLOW    # its first epoch was projected to outlast TrainSettings.max_epoch_seconds
     DIVERGED = "diverged"  # its loss became NaN/inf
+    DEADLINE = DEADLINE    # staged: not even its first stage could end before the search's deadline
     INFEASIBLE = INFEASIBLE  # it broke one of search.constraints (before training, or after an epoch)
 
 
@@ -63,6 +67,8 @@ class EpochReport:
     diverged: bool = False
     stopped_by: StopReason | None = None
     projected_epoch_seconds: float | None = None  # of a too-slow trial: its first epoch's projected length
+    stage: int | None = None                      # staged trials only (trainables.stages)
+    resource: float | None = None                 # staged trials, on a stage's last epoch: full-data epochs spent
     violated: str | None = None  # of an infeasible trial: the constraint it broke, and its value
 
     def metrics(self) -> dict[str, float | int | str]:
@@ -72,7 +78,8 @@ class EpochReport:
                   SAMPLES_PER_SECOND: self.samples_per_second, PARAM_COUNT: self.param_count,
                   INFERENCE_MS: self.inference_ms, MICRO_BATCH: self.micro_batch, DIVERGED: int(self.diverged),
                   STOPPED_BY: self.stopped_by.value if self.stopped_by else None,
-                  PROJECTED_EPOCH_SECONDS: self.projected_epoch_seconds, VIOLATED: self.violated}
+                  PROJECTED_EPOCH_SECONDS: self.projected_epoch_seconds, VIOLATED: self.violated,
+                  STAGE: self.stage, RESOURCE: self.resource}
         return {k: v for k, v in values.items() if v is not None}
 
 

@@ -18,15 +18,17 @@ from .loop import TrainSettings, run
 from .metrics import EpochReport
 from .models.builders import Builder, register_builders
 from .schema import ERROR_KEY, NODE_ID
+from .stages import Ladder, run_ladder
 
 ERROR_FILE = "hpsearch_error.txt"
 
 
 def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings, metric: str = "val_acc",
-                builders: Mapping[str, Builder] | None = None) -> None:
+                builders: Mapping[str, Builder] | None = None, ladder: Ladder | None = None) -> None:
     """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`.
 
     `builders`: the model builders registered on the driver (Python callables of a custom model).
+    With `ladder`, the trial climbs its stages (`trainables.stages`) instead of one training of max_epochs.
     """
     import ray
     from ray import tune
@@ -34,7 +36,7 @@ def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings
     register_builders(builders)
     node = ray.get_runtime_context().get_node_id()
     start = _restored_state()
-    last_epoch = start.epoch if start else 0
+    last_epoch = (start.epoch + (ladder.epoch_offset(start.stage) if ladder else 0)) if start else 0
 
     def report(result: EpochReport, state: TrialState | None) -> None:
         nonlocal last_epoch
@@ -49,7 +51,10 @@ def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
 
     try:
-        run(config, data, settings, report, start)
+        if ladder is None:
+            run(config, data, settings, report, start)
+        else:
+            run_ladder(config, data, settings, ladder, report, start)
     except Exception as e:  # noqa: BLE001 - any trial failure is recorded, the search goes on
         _record_failure(e, last_epoch, metric, node)
 

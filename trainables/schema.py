@@ -22,11 +22,14 @@ STOPPED_BY = "stopped_by"      # "patience" on the epoch where the trial's own e
                                # "too_slow" when its first epoch would outlast TrainSettings.max_epoch_seconds
 PATIENCE = "patience"
 TOO_SLOW = "too_slow"
+DEADLINE = "deadline"          # a staged trial whose first stage could not end before the search's deadline
 INFEASIBLE = "infeasible"      # STOPPED_BY of a trial that violated one of search.constraints
 VIOLATED = "violated"          # of an infeasible trial: which constraint, and the value it had
 PROJECTED_EPOCH_SECONDS = "projected_epoch_seconds"  # of a too-slow trial: its first epoch's projected length
 ERROR_KEY = "error"            # the exception that ended a trial (recorded by the Ray adapter)
 NODE_ID = "node_id"            # the Ray node a result came from
+STAGE = "stage"                # staged trials (trainables.stages): the stage this epoch belongs to (0 = cheapest)
+RESOURCE = "resource"          # staged trials, at the end of each stage only: cost so far in full-data epochs
 
 EPOCH_METRICS = [EPOCH, TRAIN_LOSS, TRAIN_ACC, VAL_LOSS, VAL_ACC, VAL_F1, LR, EPOCH_SECONDS, SAMPLES_PER_SECOND]
 # the metrics a search may optimise, each with its natural direction (the mode of the metric)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from ray.tune.schedulers import TrialScheduler
 
 from search.config import parse_config
@@ -44,3 +45,23 @@ def test_replay_respects_min_mode():
     t = SimpleNamespace(trial_id="c")
     s.on_trial_add(None, t)
     assert s.on_trial_result(None, t, {"epoch": 1, "val_loss": 0.9}) == TrialScheduler.STOP
+
+
+def test_staged_asha_decides_at_stage_ends_only_with_milestones_at_the_stage_costs():
+    from trainables.stages import Ladder, make_ladder
+
+    ladder = Ladder(make_ladder(9, 3, 0.1))  # costs 1/9, 1/3, 1, 3, 9 full-data epochs
+    cfg = parse_config({"budget": {"num_samples": 8, "max_epochs": 8, "reduction_factor": 3}})
+    s = build_scheduler(cfg, ladder)
+    s.set_search_properties("val_acc", "max")
+    assert sorted(s.rung_sizes()) == pytest.approx([1 / 9, 1 / 3, 1, 3, 9])
+    for i in range(3):  # three trials end the cheapest stage with 0.5, 0.6, 0.7
+        t = SimpleNamespace(trial_id=f"t{i}")
+        s.on_trial_add(None, t)
+        s.on_trial_result(None, t, {"epoch": 1, "resource": ladder.resource(0), "val_acc": 0.5 + 0.1 * i})
+    weak = SimpleNamespace(trial_id="weak")
+    s.on_trial_add(None, weak)
+    # mid-stage results carry no resource: never judged, however poor
+    assert s.on_trial_result(None, weak, {"epoch": 1, "val_acc": 0.0}) == TrialScheduler.CONTINUE
+    assert s.on_trial_result(None, weak, {"epoch": 1, "resource": ladder.resource(0), "val_acc": 0.1}) \
+        == TrialScheduler.STOP

@@ -1,0 +1,153 @@
+"""`hpsearch run` with time as the budget: plan, explore over stages, train the winner, test it once, account.
+
+    measure the warm start's speed -> plan (search.budget_plan) -> ASHA over the stage ladder until the
+    exploration deadline -> the winner retrained on train+validation at the planned length (analysis.final)
+    -> one test evaluation and a bundle in <experiment>/final -> the time account (analysis.time_account)
+
+The budget counts from the start of `prepare` (loading the data) to the bundle written.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from analysis.experiment_data import ExperimentData, settings_for
+from analysis.final import WATCH_IMAGES as FINAL_WATCH_IMAGES
+from analysis.final import final_model, trial_config
+from analysis.layout import FINAL_DIR
+from analysis.load import load_experiment
+from analysis.run_log import LAUNCH
+from analysis.time_account import TimeAccount, search_split, write_time_account
+from spaces import Space
+from trainables.metrics import RESOURCE, STAGE
+from trainables.stages import Ladder
+
+from .budget_plan import BUNDLE_S, MARGIN, BudgetPlan, Throughput, plan_budget
+from .config import ExperimentConfig
+from .experiment_dir import save_experiment_files
+from .launch import LaunchError, Prepared, _fit, build_tuner, start_new
+from .run_record import recorded_run
+from .searcher import warm_start_points
+from .throughput import measure_throughput, step_seconds
+
+log = logging.getLogger("hpsearch")
+TRIAL_CAP = 100_000   # "as many trials as the time allows" where a number is needed (display, run log)
+
+
+def trial_slots(cfg: ExperimentConfig) -> int:
+    """Trials that run at once: the cluster's CPUs over each trial's, within resources.max_concurrent."""
+    import ray
+
+    cpus = float(ray.cluster_resources().get("CPU", 1))
+    slots = max(1, int(cpus // cfg.resources.cpus_per_trial))
+    return min(slots, cfg.resources.max_concurrent or slots)
+
+
+def planned_config(cfg: ExperimentConfig, plan: BudgetPlan, explore_s: float | None = None) -> ExperimentConfig:
+    """The config the search runs with: `max_epochs` the ladder's epochs (a trial that climbed it all is
+    complete), no trial count; with `explore_s`, that as its time budget (the run log of the search part)."""
+    out = copy.deepcopy(cfg)
+    out.budget.max_epochs = sum(s.epochs for s in plan.stages)
+    out.budget.grace_period = 1
+    out.budget.num_samples = TRIAL_CAP
+    if explore_s is not None:
+        out.budget.time_budget_s = explore_s
+    return out
+
+
+def run_timed(prep: Prepared, verbose: bool = False, callbacks: list | None = None) -> str:
+    """Run a time-budgeted experiment end to end; returns its folder. PlanError when the budget is too small."""
+    cfg = prep.cfg
+    budget = float(cfg.budget.time_budget_s or 0)
+    start_new(prep, verbose)
+    tp = measure_throughput(cfg, prep.space, prep.data, prep.test_images, trial_slots(cfg))
+    plan = plan_budget(budget, time.time() - prep.started, tp, cfg.budget.reduction_factor)
+    deadline = prep.started + plan.startup_s + plan.explore_s
+    ladder = Ladder(plan.stages, deadline, tp.epoch_seconds, tp.eval_seconds)
+    run = replace(prep, cfg=planned_config(cfg, plan))
+    save_experiment_files(prep.path, run.cfg.to_dict(), prep.space)
+    account = TimeAccount(budget, _planned(plan), plan={**plan.to_dict(), "throughput": vars(tp)})
+    write_time_account(prep.path, account)
+    searching = time.time()
+    with recorded_run(prep.path, LAUNCH, planned_config(cfg, plan, deadline - searching)) as record:
+        record(_fit(build_tuner(run, verbose, callbacks, ladder), run))
+    spent = {"startup": searching - prep.started}
+    searched = min(time.time() - searching, max(0.0, deadline - searching))  # Ray's stopping after it: overhead
+    spent["exploring"], spent["promoting"] = search_split(load_experiment(prep.path).epochs, searched)
+    _final(prep, plan, tp, account, spent)
+    return prep.path
+
+
+def _planned(plan: BudgetPlan) -> dict[str, float]:
+    return {"startup": plan.startup_s, "search": plan.explore_s, "final": plan.final_s,
+            "evaluation": plan.evaluation_s, "reserve": plan.reserve_s}
+
+
+def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccount, spent: dict[str, float]) -> None:
+    """Retrain the winner for what is left of the final's time (at most the planned length), test it, account."""
+    t0 = time.time()
+    winner, why = staged_winner(prep.path, prep.space)
+    epochs = _final_epochs(prep, plan, tp, winner)
+    assert prep.test is not None  # load_data gives every dataset a test set
+    data = ExperimentData(prep.data, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
+    # a hard stop as well: a final slower than measured ends early rather than past the budget
+    deadline = prep.started + plan.budget_s - evaluation_seconds(prep, tp) - MARGIN * plan.budget_s / 4
+    done = final_model(prep.path, prep.path + "/" + FINAL_DIR, trial_id=winner, epochs=epochs,
+                       num_threads=tp.final_threads, progress=None, data=data, deadline=deadline)
+    account.wall_s = time.time() - prep.started
+    spent["final"] = time.time() - t0 - done.seconds["evaluation"]
+    spent["evaluation"] = done.seconds["evaluation"]
+    spent["overhead"] = account.wall_s - sum(spent.values())
+    account.spent = spent
+    account.final = {"trial_id": winner, "chosen": why, "epochs": done.epochs, "planned_epochs": plan.final_epochs,
+                     "test_acc": float(done.evaluation.metrics.summary()["accuracy"]), "bundle": str(done.bundle)}
+    write_time_account(prep.path, account)
+
+
+def evaluation_seconds(prep: Prepared, tp: Throughput) -> float:
+    """The test evaluation and bundle, at the validation speed measured at the start."""
+    return tp.eval_seconds * prep.test_images / max(len(prep.data.y_val), 1) + BUNDLE_S
+
+
+def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> int:
+    """The planned length, or fewer epochs when the search ran over: the winner's own speed, measured now
+    (the machine is free of trials), against what is left less its test evaluation and the margin."""
+    config = trial_config(load_experiment(prep.path), winner)
+    settings = replace(settings_for(prep.cfg), num_threads=tp.final_threads, max_epoch_seconds=None)
+    per_image, per_val = step_seconds(config, prep.data, settings)
+    epoch_s = per_image * (len(prep.data.y_train) + len(prep.data.y_val)) + per_val * FINAL_WATCH_IMAGES
+    evaluation = per_val * prep.test_images + BUNDLE_S
+    # half the margin: the deadline of the final training itself (see _final) keeps it from overrunning
+    left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s / 2
+    epochs = max(1, min(plan.final_epochs, math.floor(left / epoch_s)))
+    if epochs < plan.final_epochs:
+        log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
+    return epochs
+
+
+def staged_winner(path: str, space: Space) -> tuple[str, str]:
+    """(trial id, why): the trial that climbed highest, and of those the best at that stage's end (never a
+    mid-stage value); when no trial finished a stage, the space's warm start (the best guess there is)."""
+    exp = load_experiment(path)
+    ends = exp.epochs.dropna(subset=[RESOURCE, exp.metric]) if RESOURCE in exp.epochs else exp.epochs.iloc[0:0]
+    if ends.empty:
+        return _warm_start_trial(path, exp.trials, space), "warm start: no trial finished a stage in time"
+    top = ends[ends[RESOURCE] >= ends[RESOURCE].max() - 1e-9]
+    best = top[exp.metric].idxmax() if exp.mode == "max" else top[exp.metric].idxmin()
+    return str(top.loc[best, "trial_id"]), f"best {exp.metric} at stage {int(top.loc[best, STAGE])}"
+
+
+def _warm_start_trial(path: str, trials: pd.DataFrame, space: Space) -> str:
+    points = warm_start_points(space)
+    if points and not trials.empty:
+        for _, row in trials.iterrows():
+            if all(row.get(f"config/{k}") == v for k, v in points[0].items()):
+                return str(row["trial_id"])
+    raise LaunchError(f"{path}: no trial finished even its cheapest stage before the exploration deadline, and "
+                      "the warm start never started; give a larger budget.time_budget_s")
