@@ -44,7 +44,7 @@ def predict_files(bundle: Bundle | str | Path, paths: list[str | Path]) -> list[
     b = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
     if not paths:
         return []
-    probs = predict_probs(b.model, b.preprocess, read_images(paths, b.in_shape))
+    probs = predict_probs(b.model, b.preprocess, read_images(paths, b.in_shape), b.flip_tta)
     labels = probs.argmax(1)
     names = b.class_names
     return [Prediction(str(p), int(k), names[k], float(probs[i, k])) for i, (p, k) in enumerate(zip(paths, labels))]
