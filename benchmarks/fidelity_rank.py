@@ -97,9 +97,9 @@ def at_fraction(data: Any, fraction: float, seed: int) -> Any:
     return _with(data, stratified_subset(data.y_train, max(20, int(round(fraction * len(data.y_train)))), seed))
 
 
-def train_at(config: dict[str, Any], data: Any, fid: Fidelity, args: Any) -> dict[str, Any]:
-    """Train `config` at `fid` (schedule sized to it); the last epoch's validation accuracy, with and
-    without flip TTA, and the training's wall and CPU seconds."""
+def train_at(config: dict[str, Any], data: Any, fid: Fidelity, args: Any, both_tta: bool = False) -> dict[str, Any]:
+    """Train `config` at `fid` (schedule sized to it); the last epoch's validation accuracy (`both_tta`: also
+    with and without flip TTA), and the training's wall and CPU seconds."""
     import torch
 
     from trainables.checkpoint import trained_model
@@ -116,7 +116,7 @@ def train_at(config: dict[str, Any], data: Any, fid: Fidelity, args: Any) -> dic
     state = run(config, sub, settings, lambda r, _s: reports.append(r))
     row = {"fidelity": fid.name, "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
            "val_acc": reports[-1].val_acc if reports else math.nan}
-    if state is not None and not reports[-1].diverged:
+    if both_tta and state is not None and not reports[-1].diverged:
         typed = parse_trial_config(config)
         model = trained_model(config, sub.in_shape, sub.num_classes, state.model)
         pre = (state.preprocess or normalisation_for(model, sub.mean, sub.std)).module()
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> Path:
             break
         row: dict[str, Any] = {"config": config}
         for fid in [*cheap, full]:
-            row[fid.name] = train_at(config, data, fid, args)
+            row[fid.name] = train_at(config, data, fid, args, both_tta=fid == full)
         rows.append(row)
         print(f"config {i + 1}/{len(configs)} ({time.perf_counter() - t0:.0f} s): "
               + ", ".join(f"{f.name} {100 * row[f.name]['val_acc']:.2f}%" for f in [*cheap, full]), flush=True)
