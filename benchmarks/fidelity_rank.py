@@ -174,18 +174,27 @@ def main(argv: list[str] | None = None) -> Path:
     configs = sample_configs(resolve_space(args.space), args.configs, args.seed)
     data = load(args)
     load_start, t0, rows = os.getloadavg(), time.perf_counter(), []
-    for i, config in enumerate(configs):
-        if args.max_seconds and time.perf_counter() - t0 > args.max_seconds:
-            print(f"--max-seconds reached: {len(rows)} of {len(configs)} configurations measured", flush=True)
-            break
-        row: dict[str, Any] = {"config": config}
-        for fid in [*cheap, full]:
-            row[fid.name] = train_at(config, data, fid, args, both_tta=fid == full)
-        rows.append(row)
-        print(f"config {i + 1}/{len(configs)} ({time.perf_counter() - t0:.0f} s): "
-              + ", ".join(f"{f.name} {100 * row[f.name]['val_acc']:.2f}%" for f in [*cheap, full]), flush=True)
-        _checkpoint(args, rows)
+    try:
+        for i, config in enumerate(configs):
+            if args.max_seconds and time.perf_counter() - t0 > args.max_seconds:
+                print(f"--max-seconds reached: {len(rows)} of {len(configs)} configurations measured", flush=True)
+                break
+            rows.append(measure(config, data, cheap, full, args))
+            print(f"config {i + 1}/{len(configs)} ({time.perf_counter() - t0:.0f} s): " + ", ".join(
+                f"{f.name} {100 * rows[-1][f.name]['val_acc']:.2f}%" for f in [*cheap, full]), flush=True)
+            _checkpoint(args, rows)
+    except KeyboardInterrupt:  # Ctrl-C: keep what is measured (the configuration in progress is dropped)
+        print(f"interrupted: {len(rows)} of {len(configs)} configurations measured", flush=True)
     return _write(args, rows, cheap, full, load_start, time.perf_counter() - t0)
+
+
+def measure(config: dict[str, Any], data: Any, cheap: list[Fidelity], full: Fidelity, args: Any) -> dict[str, Any]:
+    """One configuration at every fidelity."""
+    row: dict[str, Any] = {"config": config}
+    for fid in [*cheap, full]:
+        row[fid.name] = train_at(config, data, fid, args, both_tta=fid == full)
+        print(f"  {fid.name}: {row[fid.name]['cpu_seconds']:.1f} CPU-s", flush=True)
+    return row
 
 
 def _checkpoint(args: Any, rows: list[dict[str, Any]]) -> None:
@@ -197,7 +206,7 @@ def _checkpoint(args: Any, rows: list[dict[str, Any]]) -> None:
 
 def _write(args: Any, rows: list[dict[str, Any]], cheap: list[Fidelity], full: Fidelity,
            load_start: tuple[float, float, float], seconds: float) -> Path:
-    summary = summarise(rows, cheap, full)
+    summary = summarise(rows, cheap, full) if rows else []
     table = markdown_table(["fidelity", "images", "epochs", "cost (full epochs)", "Spearman vs full",
                             "top-25% overlap", "median val acc", "CPU s (all configs)"],
                            [[s["fidelity"], f"{s['image_fraction'] * args.train_images:.0f}", s["epochs"],

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from tests.conftest import synthetic_images
+from trainables.checkpoint import trained_model
 from trainables.data import TrialData
 from trainables.loop import TrainSettings, evaluate, run
-from trainables.checkpoint import trained_model
+from trainables.metrics import EpochReport
 from trainables.trial_config import parse_trial_config
 from trainables.tta import use_flip_tta
 
@@ -34,9 +35,9 @@ def test_validation_reports_are_scored_with_the_rule() -> None:
     xv, yv = torch.from_numpy(data.x_val), torch.from_numpy(np.asarray(data.y_val))
     losses = {}
     for setting in (None, False):
-        reports = []
+        reports: list[EpochReport] = []
         state = run(config, data, TrainSettings(max_epochs=1, num_threads=1, tta=setting),
-                    lambda r, _s: reports.append(r))
+                    lambda r, _s, out=reports: out.append(r))
         assert state is not None and state.preprocess is not None
         model = trained_model(config, data.in_shape, data.num_classes, state.model)
         pre = state.preprocess.module()
