@@ -1,7 +1,8 @@
 """A model bundle: a folder that `hpsearch predict` (or any Python) can load without the experiment.
 
     model.safetensors       the weights (no pickle)
-    bundle.json             exact config, class names, preprocessing (input shape, channels, mean/std), metrics
+    bundle.json             exact config, class names, preprocessing (input shape, channels, mean/std), flip TTA,
+                            metrics
     test_predictions.csv    the final evaluation's prediction for every test image
 
 An ensemble's bundle (`hpsearch final --ensemble K`) holds no weights itself: its bundle.json lists
@@ -39,7 +40,8 @@ class Bundle:
 
     def classifier(self) -> RawImageClassifier:
         """uint8 images [N, C, H, W] -> probabilities, preprocessing inside (an ensemble: its members' mean)."""
-        return RawImageClassifier([(b.model, b.preprocess) for b in self.members or [self] if b.model is not None])
+        parts = [(b.model, b.preprocess, b.flip_tta) for b in self.members or [self] if b.model is not None]
+        return RawImageClassifier([(m, n) for m, n, _ in parts], [f for _, _, f in parts])
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Probabilities [N, classes] for uint8 images [N, C, H, W]."""
@@ -61,6 +63,11 @@ class Bundle:
         return Normalisation.from_dict(self.meta["preprocessing"])
 
     @property
+    def flip_tta(self) -> bool:
+        """Predict with flip test-time augmentation, as the bundle's metrics were measured (older bundles: off)."""
+        return bool(self.meta.get("flip_tta", False))
+
+    @property
     def mean(self) -> tuple[float, ...]:
         return self.preprocess.mean
 
@@ -71,14 +78,16 @@ class Bundle:
 
 def save_bundle(folder: str | Path, model: torch.nn.Module, config: dict[str, Any], class_names: list[str],
                 in_shape: tuple[int, int, int], preprocess: Normalisation, metrics: dict[str, Any],
-                source: dict[str, Any]) -> Path:
-    """Write the bundle folder; returns it. `preprocess` is what the model was trained with (its TrialState's)."""
+                source: dict[str, Any], flip_tta: bool = False) -> Path:
+    """Write the bundle folder; returns it. `preprocess` is what the model was trained with (its TrialState's);
+    `flip_tta`: whether `metrics` were measured, and predictions are to be made, with flip TTA."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(folder / WEIGHTS))
     meta = {
         "format": FORMAT, "source": source, "config": config, "class_names": list(class_names),
         "preprocessing": {**_input_spec(in_shape), **preprocess.to_dict()},
+        "flip_tta": bool(flip_tta),
         "metrics": metrics,
     }
     (folder / META).write_text(json.dumps(meta, indent=2, default=_plain))

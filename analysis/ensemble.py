@@ -19,7 +19,7 @@ import pandas as pd
 from .bundle import PREDICTIONS, save_bundle, save_ensemble_bundle
 from .classification import ClassificationMetrics, classification_metrics
 from .errors import ExperimentError
-from .evaluate import predict_probs
+from .evaluate import flip_tta_for, predict_probs
 from .experiment_data import ExperimentData, load_experiment_data
 from .final import Retrained, ranked_trials, train_fixed, trial_config
 from .load import PENDING, UNFINISHED, Experiment, load_experiment
@@ -35,6 +35,7 @@ class Member:
     config: dict[str, Any]
     fit: Retrained
     probs: np.ndarray                # its softmax on the test set
+    flip_tta: bool = False           # scored with flip TTA, as its trial was (analysis.evaluate.flip_tta_for)
 
 
 @dataclass
@@ -64,7 +65,8 @@ def retrain_member(exp: Experiment, row: pd.Series, by: str, base: ExperimentDat
     x, y = np.concatenate([d.x_train, d.x_val]), np.concatenate([d.y_train, d.y_val])
     say(f"retraining trial {trial_id} ({config.get('family', '?')}) on {len(y)} images for {epochs} epochs")
     fit = train_fixed(config, x, y, d.x_val[:256], d.y_val[:256], base, epochs, trial_id, say)
-    return Member(trial_id, epochs, config, fit, predict_probs(fit.model, fit.preprocess, base.x_test))
+    tta = flip_tta_for(config, base.settings)
+    return Member(trial_id, epochs, config, fit, predict_probs(fit.model, fit.preprocess, base.x_test, tta), tta)
 
 
 def metrics_record(m: ClassificationMetrics) -> dict[str, Any]:
@@ -107,7 +109,7 @@ def write_ensemble(result: FinalEnsemble, exp: Experiment, base: ExperimentData,
         source = {"experiment": str(exp.path), "trial_id": m.trial_id, "epochs": m.epochs,
                   "trained_on": f"train+validation ({n_train} images)"}
         save_bundle(folder / names[-1], m.fit.model, m.config, d.class_names, d.in_shape, m.fit.preprocess,
-                    member_metrics, source)
+                    member_metrics, source, m.flip_tta)
     ens = result.ensemble
     metrics = {**metrics_record(ens), "confusion": ens.confusion.tolist(), "test_images": int(len(base.y_test))}
     members = [{"trial_id": m.trial_id, "epochs": m.epochs, "folder": n,

@@ -11,8 +11,10 @@ import torch
 
 from trainables.checkpoint import TrialState, load_state, trained_model
 from trainables.data import TrialData
-from trainables.loop import predict_logits
+from trainables.loop import TrainSettings, predict_logits
 from trainables.preprocess import Normalisation, normalisation_for
+from trainables.trial_config import parse_trial_config
+from trainables.tta import flip_tta_logits, use_flip_tta
 
 from .classification import ClassificationMetrics, classification_metrics
 from .errors import ExperimentError as LaunchError
@@ -30,6 +32,7 @@ class TestEvaluation:
     y_true: np.ndarray
     probs: np.ndarray                # softmax [N, classes]
     metrics: ClassificationMetrics
+    flip_tta: bool = False           # predictions averaged over each image and its mirror
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -69,17 +72,27 @@ def trial_model(state: TrialState, data: TrialData) -> tuple[torch.nn.Module, No
     return model, state.preprocess or normalisation_for(model, data.mean, data.std)
 
 
-def predict_probs(model: torch.nn.Module, preprocess: Normalisation, x: np.ndarray) -> np.ndarray:
-    """Softmax probabilities for uint8 images [N, C, H, W], on CPU, preprocessed as the model was trained."""
-    logits = predict_logits(model, preprocess.module(), torch.from_numpy(np.ascontiguousarray(x)))
-    return torch.softmax(logits, 1).numpy()
+def flip_tta_for(config: dict[str, Any], settings: TrainSettings) -> bool:
+    """Whether a model of this trial config is scored with flip TTA: the one rule the trials, the test
+    evaluation, `final` and the bundle all follow (`trainables.tta.use_flip_tta`)."""
+    return use_flip_tta(settings.tta, parse_trial_config(config))
+
+
+def predict_probs(model: torch.nn.Module, preprocess: Normalisation, x: np.ndarray,
+                  flip_tta: bool = False) -> np.ndarray:
+    """Softmax probabilities for uint8 images [N, C, H, W], on CPU, preprocessed as the model was trained;
+    with `flip_tta`, the mean over each image and its left-right mirror."""
+    images = torch.from_numpy(np.ascontiguousarray(x))
+    predict = flip_tta_logits if flip_tta else predict_logits
+    return torch.softmax(predict(model, preprocess.module(), images), 1).numpy()
 
 
 def evaluate_model(model: torch.nn.Module, preprocess: Normalisation, x: np.ndarray, y: np.ndarray,
-                   class_names: list[str], trial_id: str, epoch: int, config: dict[str, Any]) -> TestEvaluation:
-    probs = predict_probs(model, preprocess, x)
+                   class_names: list[str], trial_id: str, epoch: int, config: dict[str, Any],
+                   flip_tta: bool = False) -> TestEvaluation:
+    probs = predict_probs(model, preprocess, x, flip_tta)
     return TestEvaluation(trial_id, epoch, dict(config), list(class_names), np.asarray(y), probs,
-                          classification_metrics(y, probs, class_names))
+                          classification_metrics(y, probs, class_names), flip_tta)
 
 
 def evaluate_trial(exp: Experiment, trial_id: str, data: Any) -> TestEvaluation:
@@ -90,4 +103,4 @@ def evaluate_trial(exp: Experiment, trial_id: str, data: Any) -> TestEvaluation:
     d = data.data
     model, preprocess = trial_model(state, d)
     return evaluate_model(model, preprocess, data.x_test, data.y_test, d.class_names, trial_id, state.epoch,
-                          state.config)
+                          state.config, flip_tta_for(state.config, data.settings))

@@ -105,6 +105,8 @@ class SearchConfig:
     warm_start: bool = _f(True, _BOOL, "true or false (evaluate the space's warm_start configurations first)")
     sampler: str = _f("tpe", _STR, "tpe (multivariate TPE) or prior (draw around the space's warm starts, then the "
                       "best trial so far, handing over to TPE)", lambda v: v in ("tpe", "prior"))
+    tta: bool | None = _f(None, _BOOL, "true, false, or null (flip test-time augmentation when scoring a model: on "
+                          "for trials that train with aug_hflip > 0)", nullable=True)
     study_storage: str | None = _f(None, _STR, "null (SQLite file optuna.db in the results folder) or a database "
                                    "URL such as postgresql://user:pass@host/db", lambda v: "://" in v, nullable=True)
     objectives: list = _f([], _LIST, "a list of metrics to optimise together, the first being search.metric, e.g. "

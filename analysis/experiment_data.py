@@ -51,7 +51,7 @@ def settings_for(cfg: ExperimentConfig) -> TrainSettings:
                          precision=r.precision, channels_last=r.channels_last, cudnn_benchmark=r.cudnn_benchmark,
                          micro_batch=r.micro_batch, memory_fit=r.memory_fit,
                          gpu_fraction=r.gpus_per_trial if 0 < r.gpus_per_trial < 1 else None,
-                         max_epoch_seconds=cfg.budget.epoch_time_limit(), constraints=cfg.constraints,
+                         max_epoch_seconds=cfg.budget.epoch_time_limit(), constraints=cfg.constraints, tta=cfg.search.tta,
                          code_paths=tuple(code_paths(cfg.cluster.runtime_env)))
 
 

@@ -24,7 +24,7 @@ from trainables.preprocess import Normalisation
 
 from .bundle import PREDICTIONS, save_bundle
 from .errors import ExperimentError as LaunchError
-from .evaluate import TestEvaluation, evaluate_model
+from .evaluate import TestEvaluation, evaluate_model, flip_tta_for
 from .experiment_data import ExperimentData, load_experiment_data
 from .leaderboard import leaderboard
 from .load import Experiment, load_experiment
@@ -148,11 +148,11 @@ def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool,
 
 
 def _write_bundle(folder: Path, fit: Retrained, config: dict[str, Any], d: TrialData, ev: TestEvaluation,
-                  source: dict[str, Any]) -> None:
+                  source: dict[str, Any], flip_tta: bool) -> None:
     """The bundle, with the test metrics and a prediction for every test image."""
     metrics = {**ev.metrics.summary(), "per_class": ev.metrics.per_class.reset_index().to_dict("records"),
                "confusion": ev.metrics.confusion.tolist(), "test_images": int(len(ev.y_true))}
-    save_bundle(folder, fit.model, config, d.class_names, d.in_shape, fit.preprocess, metrics, source)
+    save_bundle(folder, fit.model, config, d.class_names, d.in_shape, fit.preprocess, metrics, source, flip_tta)
     pd.DataFrame({"index": np.arange(len(ev.y_true)), "true": ev.y_true, "predicted": ev.y_pred,
                   "probability": ev.probs.max(1)}).to_csv(folder / PREDICTIONS, index=False)
 
@@ -197,12 +197,14 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     epochs = len(fit.reports)  # fewer than asked only when the deadline cut it
     trained = time.perf_counter()
     say(f"evaluating on {len(base.y_test)} test images")
-    ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config)
+    tta = flip_tta_for(config, base.settings)
+    ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config,
+                        tta)
     folder = Path(out) if out else exp.path / "final"
     source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs,
               "trained_on": f"train+validation ({len(y)} images)",
               f"search_{exp.metric}": float(row.get(exp.metric, math.nan))}
-    _write_bundle(folder, fit, config, d, ev, source)
+    _write_bundle(folder, fit, config, d, ev, source, tta)
     say(f"bundle written to {folder}")
     seconds = {"training": trained - started, "evaluation": time.perf_counter() - trained}
     return FinalModel(folder, trial_id, epochs, config, ev, seconds)

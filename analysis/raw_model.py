@@ -17,16 +17,21 @@ class RawImageClassifier(nn.Module):
     outputs are averaged: probabilities, not logits, so a confident member is not outvoted by a large-magnitude
     but uncertain one (the same reasoning as `trainables.tta`)."""
 
-    def __init__(self, members: list[tuple[nn.Module, Normalisation]]) -> None:
+    def __init__(self, members: list[tuple[nn.Module, Normalisation]], flip_tta: list[bool] | None = None) -> None:
         super().__init__()
         if not members:
             raise ValueError("a classifier needs at least one model")
         self.models = nn.ModuleList(m for m, _ in members)
         self.preprocess = nn.ModuleList(n.module() for _, n in members)
+        # per member: also score the mirrored image and average (as the member was evaluated: trainables.tta)
+        self.flip_tta = list(flip_tta) if flip_tta is not None else [False] * len(members)
         self.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = [torch.softmax(m(p(x)).float(), 1) for m, p in zip(self.models, self.preprocess)]
+        probs = []
+        for m, p, flip in zip(self.models, self.preprocess, self.flip_tta):
+            q = torch.softmax(m(p(x)).float(), 1)
+            probs.append((q + torch.softmax(m(p(torch.flip(x, dims=[-1]))).float(), 1)) / 2 if flip else q)
         return probs[0] if len(probs) == 1 else torch.stack(probs).mean(0)
 
 

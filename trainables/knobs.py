@@ -122,7 +122,8 @@ KNOBS: dict[str, Knob] = {
     "activation": Knob("activation function (mlp, cnn, lenet5, resnet)", "relu", ACTIVATIONS),
     "optimizer": Knob("optimizer", "adam", OPTIMIZERS),
     "loss": Knob("loss function (all take logits)", "cross_entropy", LOSSES),
-    "schedule": Knob("learning-rate schedule, stepped per epoch", "none", SCHEDULES),
+    "schedule": Knob("learning-rate schedule: per epoch (step, exponential, plateau) or per step over the planned "
+                     "training length (onecycle, cosine)", "none", SCHEDULES),
     "lr": Knob("learning rate", 1e-3, low=0.0, low_open=True),
     "momentum": Knob("momentum (sgd, rmsprop)", 0.0, low=0.0, high=0.999),
     "nesterov": Knob("Nesterov momentum (sgd, with momentum > 0)", False, kind=bool),
@@ -137,6 +138,9 @@ KNOBS: dict[str, Knob] = {
                      low=0.0, high=1.0, low_open=True),
     "plateau_factor": Knob("lr factor on plateau", 0.1, low=0.0, high=1.0, low_open=True),
     "plateau_patience": Knob("epochs without improvement before an lr drop", 3, low=0, kind=int),
+    # onecycle: the share of steps rising to the peak lr (fastai's 0.25); cosine: a linear warm-up (0 = none)
+    "warmup_fraction": Knob("share of the schedule spent warming up (onecycle, cosine)",
+                            DependsOn("schedule", {"onecycle": 0.25}, 0.0), low=0.0, high=0.9),
     "patience": Knob("early stopping: epochs without val_loss improvement (0 = off)", 0, low=0, kind=int),
     # the cnn preset's hand-tuned CNN uses batch norm, the mlp preset's dense baseline does not
     "batch_norm": Knob("batch normalisation (mlp, cnn)", DependsOn("family", {"cnn": True}, False), kind=bool),

@@ -33,8 +33,9 @@ from .models.builders import use_code_paths
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer
 from .preprocess import Normalisation, Preprocess, normalisation_for
-from .schedules import make_schedule, step_schedule
+from .schedules import make_schedule, step_schedule, steps_per_epoch
 from .trial_config import TrialConfig, parse_trial_config
+from .tta import flip_tta_logits, use_flip_tta
 
 # (this epoch's report, the state to checkpoint; None when nothing is worth keeping) -> None
 Report = Callable[[EpochReport, "TrialState | None"], None]
@@ -74,11 +75,16 @@ class TrainSettings:
     memory_fit: bool = True            # GPU: profile one step and shrink to micro-batches that fit
     gpu_fraction: float | None = None  # this trial's share of its GPU (gpus_per_trial < 1)
     max_epoch_seconds: float | None = None  # stop a fresh trial whose first epoch is projected to take longer
-    schedule_epochs: int | None = None # the schedule's length in epochs; None: max_epochs
+    schedule_epochs: int | None = None  # the planned training length the lr schedule spans; None: max_epochs
+    tta: bool | None = None            # flip test-time augmentation at evaluation; None: when trained with aug_hflip
     # folders of the user's own code (a custom model), put on the import path where they exist: a node
     # that shares the driver's files needs no runtime_env (e.g. a Ray started before the search)
     code_paths: tuple[str, ...] = ()
     constraints: tuple[Constraint, ...] = ()  # search.constraints: a trial that breaks one ends as infeasible
+
+    def planned_epochs(self) -> int:
+        """The training length a trial's schedule spans."""
+        return self.schedule_epochs or self.max_epochs
 
     def weight_sources(self) -> WeightSources:
         return WeightSources(dict(self.pretrained_weights), self.hub_offline or env_offline())
@@ -200,9 +206,9 @@ def predict_logits(model: nn.Module, pre: Preprocess, x: torch.Tensor, batch_siz
 
 @torch.no_grad()
 def evaluate(model: nn.Module, pre: Preprocess, x: torch.Tensor, y: torch.Tensor, config: TrialConfig,
-             num_classes: int, batch_size: int = 1024) -> dict[str, float]:
-    """Validation loss (the trial's own loss function), accuracy and macro F1."""
-    logits = predict_logits(model, pre, x, batch_size)
+             num_classes: int, batch_size: int = 1024, tta: bool = False) -> dict[str, float]:
+    """Validation loss (the trial's own loss function), accuracy and macro F1; `tta`: with flip TTA."""
+    logits = flip_tta_logits(model, pre, x, batch_size) if tta else predict_logits(model, pre, x, batch_size)
     loss = float(compute_loss(logits, y, config.loss))
     preds = logits.argmax(1)
     conf = M.confusion_matrix(preds.cpu(), y.cpu(), num_classes)
@@ -216,7 +222,8 @@ def build(config: TrialConfig, data: TrialData, settings: TrainSettings,
     pre = normalisation_for(model, data.mean, data.std).module().to(device)
     params = model.param_groups(config.optimizer.lr) if isinstance(model, _GroupsParams) else model.parameters()
     opt = make_optimizer(params, config.optimizer)
-    sched = make_schedule(opt, config.schedule, settings.schedule_epochs or settings.max_epochs)
+    per_epoch = steps_per_epoch(len(data.y_train), config.batch_size)
+    sched = make_schedule(opt, config.schedule, settings.planned_epochs() * per_epoch, per_epoch)
     return model, pre, opt, sched
 
 
@@ -317,6 +324,7 @@ def one_epoch(t: Trial) -> EpochReport:
     t.epoch += 1
     if isinstance(t.model, _EpochAware):  # e.g. a backbone frozen for its first warm-up epochs
         t.model.begin_epoch(t.epoch)
+    lr = t.opt.param_groups[0]["lr"]  # the rate this epoch starts at (per-epoch schedules: all of it)
     t0 = time.perf_counter()
     # only a fresh trial's first epoch is timed: later ones may slow down with the machine's load
     limit = t.settings.max_epoch_seconds if t.epoch == 1 else None
@@ -327,8 +335,8 @@ def one_epoch(t: Trial) -> EpochReport:
     if M.PROJECTED_EPOCH_SECONDS in tr:  # too expensive for this search's budget: no epoch's results
         return EpochReport(0, speed, t.param_count, stopped_by=StopReason.TOO_SLOW,
                            projected_epoch_seconds=tr[M.PROJECTED_EPOCH_SECONDS])
-    va = evaluate(t.model, t.pre, d.x_val, d.y_val, t.cfg, t.num_classes, t.settings.eval_batch_size)
-    lr = t.opt.param_groups[0]["lr"]  # the rate this epoch trained at, before the schedule steps
+    va = evaluate(t.model, t.pre, d.x_val, d.y_val, t.cfg, t.num_classes, t.settings.eval_batch_size,
+                  use_flip_tta(t.settings.tta, t.cfg))
     diverged = bool(tr[M.DIVERGED]) or not math.isfinite(va[M.VAL_LOSS])
     if not diverged:
         step_schedule(t.sched, va[M.VAL_LOSS])
@@ -372,7 +380,7 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
 
     `start` is a state previously passed to `report` (a checkpoint): training continues at the epoch
     after it, with model, optimizer, schedule and random streams exactly as they were. `epochs` stops
-    after that many epochs in all (the schedule still spans `settings.schedule_epochs or max_epochs`).
+    after that many epochs in all (the schedule still spans `settings.planned_epochs()`, as in the search).
     The state is None for a trial stopped before its first epoch ended (too slow): nothing worth keeping.
 
     Example:

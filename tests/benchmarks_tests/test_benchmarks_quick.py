@@ -91,3 +91,17 @@ def test_gpu_packing_quick(tmp_path: Path) -> None:
         assert r["completed"] == r["trials"] == 2 and positive(r["trials_per_hour"]) and positive(r["wall_s"])
     if not doc["gpu"]:  # without a GPU the harness says it measured no GPU
         assert "not GPU figures" in (tmp_path / "gpu_packing.md").read_text()
+
+
+@pytest.mark.slow
+def test_fidelity_rank_quick(tmp_path: Path) -> None:
+    doc = run_quick("fidelity_rank", tmp_path)
+    fids = doc["fidelities"]
+    assert [(f["fidelity"], f["cost_full_epochs"]) for f in fids] == [("0.5x1ep", 0.5), ("1x1ep", 1.0), ("1x2ep", 2.0)]
+    assert doc["configs"] == len(doc["rows"]) == 3 and doc["rows"][0]["config"]["family"] == "resnet"
+    for row in doc["rows"]:
+        assert all(0 <= row[f["fidelity"]]["val_acc"] <= 1 and positive(row[f["fidelity"]]["cpu_seconds"])
+                   for f in fids)
+        assert {"val_acc_plain", "val_acc_flip_tta"} <= set(row["1x2ep"])  # both scores at full fidelity
+    assert sum(v["n"] for v in doc["flip_tta"].values()) == 3
+    assert not (tmp_path / "fidelity_rank.partial.json").exists()

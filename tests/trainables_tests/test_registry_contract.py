@@ -19,7 +19,7 @@ from trainables.loop import Preprocess, TrainSettings, build, l1_penalty
 from trainables.losses import LOSSES, compute_loss
 from trainables.models import MODELS
 from trainables.optimizers import OPTIMIZERS
-from trainables.schedules import SCHEDULES, step_schedule
+from trainables.schedules import SCHEDULES, ScheduleLength, step_schedule
 from trainables.trial_config import parse_trial_config
 
 SELECTORS = {"family": MODELS, "activation": ACTIVATIONS, "optimizer": OPTIMIZERS, "loss": LOSSES,
@@ -101,8 +101,9 @@ def _selected_entry_is_in_use(key: str, value: object, model: torch.nn.Module, p
         assert type(opt) is type(OPTIMIZERS.get(str(value))([torch.zeros(1, requires_grad=True)],
                                                             parse_trial_config({}).optimizer))
     elif key == "schedule":
-        assert type(sched).__name__ == type(SCHEDULES.get(str(value))(
-            torch.optim.SGD([torch.zeros(1, requires_grad=True)]), parse_trial_config({}).schedule, 3)).__name__
+        fresh = SCHEDULES.get(str(value))(torch.optim.SGD([torch.zeros(1, requires_grad=True)]),
+                                          parse_trial_config({}).schedule, ScheduleLength(3, 1))
+        assert type(sched).__name__ == type(fresh).__name__
     elif key.startswith(AUG_PREFIX):
         name = key.removeprefix(AUG_PREFIX)
         plain = pre(x)
