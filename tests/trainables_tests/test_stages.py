@@ -14,6 +14,7 @@ from trainables.checkpoint import TrialState
 from trainables.data import ImageData, make_trial_data
 from trainables.loop import TrainSettings
 from trainables.metrics import EpochReport, StopReason
+from trainables.schedules import steps_per_epoch
 from trainables.stages import Ladder, Stage, make_ladder, min_stage_cost, run_ladder, stage_data
 
 MLP = {"family": "mlp", "mlp_layers": 1, "mlp_units_1": 32, "mlp_dropout_1": 0.5, "lr": 0.02, "batch_size": 32,
@@ -28,7 +29,7 @@ def _data():
 
 @pytest.mark.parametrize("top, eta", [(9, 3), (10, 3), (4, 2), (20, 3), (1, 3)])
 def test_ladder_costs_grow_by_eta_up_to_the_planned_length(top: int, eta: float) -> None:
-    min_cost = min_stage_cost(5000)  # 1/8 of 5000 images
+    min_cost = min_stage_cost(200_000)  # 1/8 of 200,000 images
     stages = make_ladder(top, eta, min_cost)
     assert stages[-1] == Stage(1.0, top)  # the last stage is the training length the plan chose
     costs = [s.cost for s in stages]
@@ -42,8 +43,8 @@ def test_ladder_costs_grow_by_eta_up_to_the_planned_length(top: int, eta: float)
 def test_ladder_arguments_and_smallest_stage_are_checked() -> None:
     with pytest.raises(ValueError, match="top_epochs >= 1"):
         make_ladder(0, 3, 0.125)
-    assert min_stage_cost(1000) == pytest.approx(0.256)  # 256 images at the least
-    assert min_stage_cost(100) == 1.0                      # never more than the whole set
+    assert min_stage_cost(54_000) == pytest.approx(12_800 / 54_000)  # 50 steps of 256 images at the least
+    assert min_stage_cost(1000) == 1.0                                # never more than the whole set
 
 
 def test_stage_data_is_a_stratified_fraction_shared_by_every_trial() -> None:
@@ -69,10 +70,12 @@ def test_each_stage_trains_afresh_with_a_schedule_spanning_it_and_reports_resour
     assert [r.epoch for r in reports] == [1, 2, 3, 4, 5, 6]  # counted on across stages; patience is off
     assert [r.stage for r in reports] == [0, 1, 1, 2, 2, 2]
     assert [r.resource for r in reports] == [0.5, None, 1.5, None, None, 4.5]
-    # cosine over exactly the stage's epochs: full rate at each stage's first epoch, then down to its end
+    # cosine (stepped per optimizer step, reaching 0 at the last step) over exactly the stage's epochs and
+    # images: full rate at each stage's first epoch, then down to its end
     within = [1, 1, 2, 1, 2, 3]
     lengths = [1, 2, 2, 3, 3, 3]
-    expected = [0.02 * (1 + math.cos(math.pi * (i - 1) / n)) / 2 for i, n in zip(within, lengths)]
+    spe = [steps_per_epoch(round(f * 300), MLP["batch_size"]) for f in (0.5, 0.5, 0.5, 1.0, 1.0, 1.0)]
+    expected = [0.02 * (1 + math.cos(math.pi * (i - 1) * k / (n * k - 1))) / 2 for i, n, k in zip(within, lengths, spe)]
     assert [r.lr for r in reports] == pytest.approx(expected)
 
 
