@@ -181,6 +181,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip", type=int, default=100, help="completions left out of the slope (start-up)")
     p.add_argument("--profile", type=int, default=0, help="only profile hpsearch's driver over this many trials")
     p.add_argument("--data-dir", default=FASHION_DIR)
+    p.add_argument("--keep", default=None, help="folder for the experiments, kept afterwards (default: a temporary one)")
     args = p.parse_args(argv)
     if args.quick:
         args.trials, args.images, args.concurrency, args.skip, args.cpus_per_node = 24, 100, 2, 4, 1
@@ -190,7 +191,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no config table and result paths printed per search
-    work = Path(tempfile.mkdtemp(prefix="hpsearch-scale-"))
+    work = Path(args.keep or tempfile.mkdtemp(prefix="hpsearch-scale-"))
     try:
         with local_cluster(args.nodes, args.cpus_per_node) as address:
             if args.profile:
@@ -207,7 +208,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cli = cli_seconds(work / "hpsearch", work)
         result, table = summarise(args, work / "hpsearch", hp, bare, cli)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     write(args, result, table)
     return result
 
