@@ -61,11 +61,12 @@ def accounting(exp: Path, run: Run) -> dict[str, Any]:
     ids = list(board["trial_id"])
     return {"leaderboard_rows": len(ids), "unique_trial_ids": len(set(ids)), "ended_in_ray": len(run.ids),
             "ended_twice_in_ray": len(run.ids) - len(set(run.ids)),
-            "same_trials": set(ids) == set(run.ids), "ended": board["ended"].value_counts().to_dict()}
+            "same_trials": set(ids) == set(run.ids), "ray_ended_all_in_leaderboard": set(run.ids) <= set(ids),
+            "ended": board["ended"].value_counts().to_dict()}
 
 
-def summarise(args: argparse.Namespace, exp: Path, hp: Run, bare: Run, cli: dict[str, float]
-              ) -> tuple[dict[str, Any], str]:
+def summarise(args: argparse.Namespace, exp: Path, hp: Run, bare: Run, cli: dict[str, float],
+              parts: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """The JSON document and the Markdown table with its notes."""
     runs = {"hpsearch": run_numbers(hp, exp, args.concurrency, args.skip),
             "bare_ray_tune": run_numbers(bare, exp.parent / "bare", args.concurrency, args.skip)}
@@ -73,7 +74,7 @@ def summarise(args: argparse.Namespace, exp: Path, hp: Run, bare: Run, cli: dict
     result = {"trials": args.trials, "nodes": args.nodes, "cpus_per_node": args.cpus_per_node,
               "concurrency": args.concurrency, "images": args.images, "runs": runs,
               "hpsearch_overhead_over_bare_pct": 100 * (h - b) / b if b > 0 else math.nan,
-              "accounting": accounting(exp, hp), "cli_s": cli}
+              "budget_s": args.budget_s, "accounting": accounting(exp, hp), "cli_s": cli, **parts}
     return result, table(result)
 
 
@@ -89,8 +90,17 @@ def table(result: dict[str, Any]) -> str:
              f"leaderboard: {acc['leaderboard_rows']} rows, {acc['unique_trial_ids']} distinct trials, "
              f"same trials as Ray ended: {acc['same_trials']}; ended: {acc['ended']}",
              "CLI on the finished experiment (fresh process): "
-             + ", ".join(f"`{k}` {v:.1f} s" for k, v in cli.items())]
-    return text + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n" + methods_table(result["runs"])
+             + ", ".join(f"`{k}` {v:.1f} s" for k, v in cli.items()),
+             f"one checkpoint ({result['checkpoint_mib']:.2f} MiB) written in {1000 * result['checkpoint_write_s']:.0f} ms"]
+    return (text + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n" + methods_table(result["runs"]) + "\n\n"
+            + suggestion_table(result["optuna_suggest_ms"]))
+
+
+def suggestion_table(by_sampler: dict[str, list[dict[str, float]]]) -> str:
+    """Optuna ask + suggestion (ms) by study size, outside a search, in hpsearch's SQLite study."""
+    rows = [[name, f"{b['trials_done_from']:.0f}-{b['trials_done_to']:.0f}", b["mean_ms"]]
+            for name, buckets in by_sampler.items() for b in buckets]
+    return markdown_table(["sampler (SQLite study, mlp preset)", "study size", "ms per ask + suggestion"], rows)
 
 
 def methods_table(runs: dict[str, Any]) -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ._report import arg_parser
+from ._scale_parts import checkpoint_seconds, suggestion_ms
 from ._scale_probe import CompletionClock, DriverSampler, MethodTimer
 from ._scale_report import Run, summarise, write
 
@@ -45,7 +46,7 @@ def experiment_raw(args: argparse.Namespace, storage: Path, name: str, address: 
     return {"name": name, "space": "mlp", "storage": str(storage), "address": address,
             "dataset": {"name": "fashion_mnist", "data_dir": args.data_dir, "train_subset": args.images,
                         "options": {"download": False}},
-            "budget": {"num_samples": args.trials, "max_epochs": 2, "grace_period": 1},
+            "budget": {"num_samples": args.trials, "max_epochs": 2, "grace_period": 1, "time_budget_s": args.budget_s},
             "search": {"warm_start": False, "seed": 0},
             "resources": {"cpus_per_trial": 1, "max_concurrent": args.concurrency}}
 
@@ -105,7 +106,6 @@ def measured(label: str, searcher_cls: type, launch: Callable[[CompletionClock],
 def run_hpsearch(args: argparse.Namespace, storage: Path, address: str, clock: CompletionClock) -> str:
     from search.config import parse_config
     from search.launch import prepare, run_experiment
-
     from search.progress import LiveProgress
 
     cfg = parse_config(experiment_raw(args, storage, "hpsearch", address), "<scale benchmark>")
@@ -147,7 +147,7 @@ def run_bare(args: argparse.Namespace, storage: Path, clock: CompletionClock) ->
     tuner = tune.Tuner(fn, tune_config=tune.TuneConfig(
         metric="val_acc", mode="max", search_alg=ConcurrencyLimiter(searcher, max_concurrent=args.concurrency),
         scheduler=ASHAScheduler(time_attr="epoch", max_t=2, grace_period=1, reduction_factor=2),
-        num_samples=args.trials, reuse_actors=True),
+        num_samples=args.trials, reuse_actors=True, time_budget_s=args.budget_s),
         run_config=tune.RunConfig(name="bare", storage_path=str(storage), verbose=0, callbacks=[clock]))
     tuner.fit()
 
@@ -190,12 +190,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cpus-per-node", type=int, default=2, help="logical CPUs each raylet offers")
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--skip", type=int, default=100, help="completions left out of the slope (start-up)")
+    p.add_argument("--budget-s", type=float, default=None, help="stop each search after this many seconds")
+    p.add_argument("--optuna-trials", type=int, default=200, help="study size for the suggestion-time comparison")
     p.add_argument("--profile", type=int, default=0, help="only profile hpsearch's driver over this many trials")
     p.add_argument("--data-dir", default=FASHION_DIR)
     p.add_argument("--keep", default=None, help="folder for the experiments, kept afterwards (default: a temporary one)")
     args = p.parse_args(argv)
     if args.quick:
         args.trials, args.images, args.concurrency, args.skip, args.cpus_per_node = 12, 100, 2, 4, 1
+        args.optuna_trials = 12
     return args
 
 
@@ -217,7 +220,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             from ray.tune.search.optuna import OptunaSearch
             bare = measured("bare_ray_tune", OptunaSearch, lambda clock: run_bare(args, work, clock), args.trials)
         cli = cli_seconds(work / "hpsearch", work, report=not args.quick)  # quick: the report's own tests cover it
-        result, table = summarise(args, work / "hpsearch", hp, bare, cli)
+        parts = {"optuna_suggest_ms": {"plain_tpe": suggestion_ms(args.optuna_trials, snapshot=False),
+                                       "snapshot_sampler": suggestion_ms(args.optuna_trials, snapshot=True)},
+                 **checkpoint_seconds()}
+        result, table = summarise(args, work / "hpsearch", hp, bare, cli, parts)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
