@@ -7,6 +7,7 @@ log (no escape codes). Tests assert on the snapshot and on the plain lines.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import time
@@ -24,6 +25,7 @@ from .status import ProgressSnapshot, from_trials
 # ANSI: move the cursor to the start of the line N lines up, and clear to the end of the screen
 _UP = "\x1b[{n}F"
 _CLEAR = "\x1b[J"
+USE_EVERY_S = 5.0
 
 
 def quiet_console() -> None:
@@ -59,6 +61,8 @@ class LiveProgress(Callback):
         self.last_state: tuple = ()
         self.broken = False
         self.trials: list = []
+        self._use: tuple = (None, None)  # the cluster's CPUs/GPUs in use, asked of Ray at most every USE_EVERY_S
+        self._use_at = -math.inf
 
     @property
     def stream(self) -> TextIO:
@@ -75,7 +79,9 @@ class LiveProgress(Callback):
                            metric=self.metric, mode=self.mode, max_epochs=self.max_epochs,
                            elapsed_s=time.time() - self.t0, time_budget_s=self.time_budget_s,
                            ending=ending)
-        snap.cpus, snap.gpus = _cluster_use()
+        if time.monotonic() - self._use_at >= USE_EVERY_S:  # two calls to Ray's GCS: not for every trial's end
+            self._use, self._use_at = _cluster_use(), time.monotonic()
+        snap.cpus, snap.gpus = self._use
         return snap
 
     # --- Tune callback hooks: a failure in the view is reported once and never stops the search ---
@@ -98,6 +104,7 @@ class LiveProgress(Callback):
         self._safely(lambda: self._event(line, trials, {trial.trial_id: "ERROR"}))
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self._use_at = -math.inf  # the last view shows the cluster as it is now
         self._safely(lambda: self._draw(self.snapshot(trials), final=True))
 
     def _safely(self, draw: Callable[[], None]) -> None:
