@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import logging
 import os
 import pstats
 import shutil
@@ -62,12 +63,14 @@ def local_cluster(nodes: int, cpus_per_node: int) -> Iterator[str]:
     if not (os.environ.get("RAY_AUTH_TOKEN") or (Path.home() / ".ray" / "auth_token").is_file()):
         subprocess.run(["ray", "get-auth-token", "--generate"], check=True, capture_output=True)
     use_token_auth()
+    # on a loaded machine a raylet can take more than Ray's default 10 s to register
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": cpus_per_node, "include_dashboard": False})
     try:
         for _ in range(nodes - 1):
             cluster.add_node(num_cpus=cpus_per_node)
         cluster.wait_for_nodes()
-        ray.init(address=cluster.address, log_to_driver=False, logging_level="ERROR")
+        ray.init(address=cluster.address, log_to_driver=False, logging_level=logging.ERROR)
         yield cluster.address
     finally:
         ray.shutdown()
