@@ -24,6 +24,7 @@ class Run:
     wall_s: float
     load_start: tuple[float, float, float]
     load_end: tuple[float, float, float]
+    error: str | None = None  # why the search stopped early, if it raised
 
 
 def work_s_per_trial(exp: Path) -> float:
@@ -49,7 +50,8 @@ def run_numbers(run: Run, exp: Path, concurrency: int, skip: int) -> dict[str, A
             "driver_rss_mib_at_skip": rss_from, "driver_rss_mib_at_end": rss_to, "driver_rss_growth_mib": rss_to - rss_from,
             "driver_timeline": [{"t_s": t, "completed": c, "cpu_s": cpu, "rss_mib": rss}
                                 for t, c, cpu, rss in run.samples[::step]],
-            "driver_methods": run.methods, "load_avg_start": run.load_start, "load_avg_end": run.load_end}
+            "driver_methods": run.methods, "load_avg_start": run.load_start, "load_avg_end": run.load_end,
+            "error": run.error}
 
 
 def accounting(exp: Path, run: Run) -> dict[str, Any]:

@@ -99,11 +99,15 @@ def measured(label: str, searcher_cls: type, launch: Callable[[CompletionClock],
     timer = MethodTimer(clock)
     load_start = os.getloadavg()
     t0 = time.perf_counter()
+    error = None
     with timer.patched(driver_targets(searcher_cls)), DriverSampler(clock) as sampler:
-        launch(clock)
+        try:
+            launch(clock)
+        except Exception as e:  # noqa: BLE001 - e.g. Ray's OOM killer on a shared machine: keep what was measured
+            error = f"{type(e).__name__}: {e}"[:500]
     wall = time.perf_counter() - t0
     return Run(label, [t - t0 for t in clock.times], clock.ids, sampler.rows, timer.summary(total=trials), wall,
-               load_start, os.getloadavg())
+               load_start, os.getloadavg(), error)
 
 
 def run_hpsearch(args: argparse.Namespace, storage: Path, address: str, clock: CompletionClock) -> str:
