@@ -24,6 +24,7 @@ import yaml
 from trainables.schema import METRICS
 
 from .errors import ExperimentError
+from .results_file import read_results  # noqa: F401 (the one reader of result files, re-exported here)
 
 CONFIG_FILE = "hpsearch.yaml"
 SPACE_FILE = "space.yaml"
@@ -59,21 +60,6 @@ def read_config_dict(exp: str | Path) -> dict[str, Any]:
 def metric_mode(metric: str, mode: str | None = None) -> str:
     """`mode` if given, else the metric's natural direction ("max" for accuracies, "min" for losses)."""
     return mode or METRICS.get(metric) or ("min" if metric.endswith("loss") else "max")
-
-
-def read_results(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a Ray `result.json` (JSON lines); a line cut off by a crash is ignored."""
-    path = Path(path)
-    rows: list[dict[str, Any]] = []
-    if not path.is_file():
-        return rows
-    for line in path.read_text().splitlines():
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
 
 
 def newest(exp: Path, pattern: str) -> Path | None:

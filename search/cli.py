@@ -89,7 +89,7 @@ def _print_time_account(path: str | Path) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .progress import render_history, render_line, render_lines, render_state
+    from .progress_text import render_history, render_line, render_lines, render_state  # no Ray: starts fast
     from .status import from_disk
 
     snap = from_disk(args.results_dir)

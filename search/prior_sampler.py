@@ -33,6 +33,8 @@ from optuna.samplers import BaseSampler, TPESampler
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from .study_snapshot import SnapshotSampler
+
 MODES = ("prior", "incumbent", "uniform", "tpe")
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
@@ -126,7 +128,9 @@ class PriorSampler(BaseSampler):
         self.spread, self.categorical_mass = spread, categorical_mass
         self.mutation_spread, self.mutation_keep = mutation_spread, mutation_keep
         self.top_fraction = top_fraction
-        self._tpe = TPESampler(seed=seed, n_startup_trials=0, multivariate=True, group=True, constant_liar=True)
+        # one read of the study per trial, a bounded history: flat cost as the study grows (study_snapshot.py)
+        self._tpe = SnapshotSampler(TPESampler(seed=seed, n_startup_trials=0, multivariate=True, group=True,
+                                               constant_liar=True))
         self._plans: dict[int, _Plan] = {}  # kept after the trial ends: `mode_of` answers for every trial
         self._study_name: str | None = None
 

@@ -1,7 +1,7 @@
 """Live progress from the driver: a refreshing view on a terminal, one-line summaries in a log.
 
-The view is computed as plain data first (`search.status.ProgressSnapshot`), then rendered:
-`render_lines` for a terminal (redrawn in place with ANSI codes) and `render_line` for a plain
+The view is computed as plain data first (`search.status.ProgressSnapshot`), then rendered
+(`search.progress_text`): `render_lines` for a terminal (redrawn in place with ANSI codes) and `render_line` for a plain
 log (no escape codes). Tests assert on the snapshot and on the plain lines.
 """
 from __future__ import annotations
@@ -18,13 +18,14 @@ from typing import Any, TextIO
 from ray.tune import Callback
 
 from analysis.outcome import describe_end, ended
-from analysis.run_log import Run
 
-from .status import DONE, ERRORED, PENDING, RUNNING, STOPPED, ProgressSnapshot, from_trials
+from .progress_text import _best, _counts, clock, render_line, render_lines  # noqa: F401 (re-exported)
+from .status import ProgressSnapshot, from_trials
 
 # ANSI: move the cursor to the start of the line N lines up, and clear to the end of the screen
 _UP = "\x1b[{n}F"
 _CLEAR = "\x1b[J"
+USE_EVERY_S = 5.0
 
 
 def quiet_console() -> None:
@@ -36,86 +37,6 @@ def quiet_console() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     logging.getLogger("ray").setLevel(logging.ERROR)
-
-
-def clock(seconds: float) -> str:
-    s = int(seconds)
-    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    return str(v)
-
-
-def _best(snap: ProgressSnapshot) -> str:
-    if snap.best is None:
-        return f"best {snap.metric} -"
-    params = " ".join(f"{k}={_value(v)}" for k, v in snap.best_params.items())
-    return f"best {snap.metric}={snap.best:.4f} (trial {snap.best_trial}{': ' + params if params else ''})"
-
-
-def _time(snap: ProgressSnapshot) -> str:
-    if snap.remaining_s is None or snap.finished:
-        return f"{clock(snap.elapsed_s)} elapsed"
-    return f"{clock(snap.elapsed_s)} elapsed, {clock(snap.remaining_s)} left of {clock(snap.time_budget_s or 0)}"
-
-
-def _resources(snap: ProgressSnapshot) -> str:
-    parts = []
-    for name, pair in (("CPU", snap.cpus), ("GPU", snap.gpus)):
-        if pair is None:
-            continue
-        used, total = pair
-        parts.append(f"{name} {used:g}" + ("" if math.isnan(total) else f"/{total:g}"))
-    return " ".join(parts)
-
-
-def _counts(snap: ProgressSnapshot) -> str:
-    return (f"{snap.trials}/{snap.budget} trials: {snap.count(DONE)} done, {snap.count(RUNNING)} running, "
-            f"{snap.count(STOPPED)} stopped early, {snap.count(ERRORED)} errored, {snap.count(PENDING)} pending")
-
-
-def render_line(snap: ProgressSnapshot) -> str:
-    """One plain line (no escape codes), for logs and `hpsearch status --oneline`."""
-    parts = [_counts(snap), _best(snap), f"{snap.epochs} epochs", _time(snap), _resources(snap)]
-    return " | ".join(p for p in parts if p)
-
-
-def render_state(snap: ProgressSnapshot) -> str:
-    """Finished (and why), or not, as `hpsearch status` heads its report."""
-    if snap.finished:
-        return f"finished ({snap.end_reason})" if snap.end_reason else "finished"
-    if snap.end_reason:
-        return f"not finished ({snap.end_reason}: hpsearch resume resumes it)"
-    return "not finished (running, or interrupted: hpsearch resume resumes it)"
-
-
-def render_history(runs: list[Run]) -> list[str]:
-    """One line per launch or resume from the run log: when, with what budget, how it ended."""
-    lines = []
-    for run in runs:
-        budget = f"{run.num_samples} trials" + (f", time budget {clock(run.time_budget_s)}" if run.time_budget_s else "")
-        end = "running, or killed" if run.ended is None else f"ended {_when(run.ended)} ({run.reason}) after " \
-            f"{clock(run.ended - run.started)}"
-        lines.append(f"{_VERB.get(run.kind, run.kind)} {_when(run.started)} ({budget}); {end}")
-    return lines
-
-
-_VERB = {"launch": "launched", "resume": "resumed"}
-
-
-def _when(t: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
-
-
-def render_lines(snap: ProgressSnapshot) -> list[str]:
-    """The multi-line view shown on a terminal and by `hpsearch status`."""
-    lines = [_counts(snap), _best(snap), f"{snap.epochs} epochs | {_time(snap)}"]
-    if _resources(snap):
-        lines[-1] += f" | {_resources(snap)} in use"
-    return lines
 
 
 class LiveProgress(Callback):
@@ -140,6 +61,8 @@ class LiveProgress(Callback):
         self.last_state: tuple = ()
         self.broken = False
         self.trials: list = []
+        self._use: tuple = (None, None)  # the cluster's CPUs/GPUs in use, asked of Ray at most every USE_EVERY_S
+        self._use_at = -math.inf
 
     @property
     def stream(self) -> TextIO:
@@ -156,7 +79,9 @@ class LiveProgress(Callback):
                            metric=self.metric, mode=self.mode, max_epochs=self.max_epochs,
                            elapsed_s=time.time() - self.t0, time_budget_s=self.time_budget_s,
                            ending=ending)
-        snap.cpus, snap.gpus = _cluster_use()
+        if time.monotonic() - self._use_at >= USE_EVERY_S:  # two calls to Ray's GCS: not for every trial's end
+            self._use, self._use_at = _cluster_use(), time.monotonic()
+        snap.cpus, snap.gpus = self._use
         return snap
 
     # --- Tune callback hooks: a failure in the view is reported once and never stops the search ---
@@ -179,6 +104,7 @@ class LiveProgress(Callback):
         self._safely(lambda: self._event(line, trials, {trial.trial_id: "ERROR"}))
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self._use_at = -math.inf  # the last view shows the cluster as it is now
         self._safely(lambda: self._draw(self.snapshot(trials), final=True))
 
     def _safely(self, draw: Callable[[], None]) -> None:

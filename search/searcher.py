@@ -26,6 +26,7 @@ from trainables.ray_trainable import ERROR_KEY
 from . import _ray_compat as ray_compat
 from ._optuna_compat import live_trial, storage_id
 from .config import ExperimentConfig
+from .study_snapshot import SnapshotSampler
 
 SEED_KEY = "seed"
 
@@ -291,11 +292,12 @@ def _storage_ref(cfg: ExperimentConfig, exp_path: str) -> str | None:
 
 
 def tpe_sampler(cfg: ExperimentConfig, space: Space) -> optuna.samplers.BaseSampler:
-    """Seeded multivariate TPE; `startup_trials` random ones first."""
-    return optuna.samplers.TPESampler(
+    """Seeded multivariate TPE; `startup_trials` random ones first. It reads the study once per trial and models
+    a bounded history (`SnapshotSampler`), so the driver's time per suggestion stays flat as the study grows."""
+    return SnapshotSampler(optuna.samplers.TPESampler(
         seed=cfg.search.seed, n_startup_trials=startup_trials(cfg), multivariate=True, group=True,
         constant_liar=True,  # concurrent trials: avoid proposing the same point twice
-    )
+    ))
 
 
 def prior_sampler(cfg: ExperimentConfig, space: Space) -> optuna.samplers.BaseSampler:

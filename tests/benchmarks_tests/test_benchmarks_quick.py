@@ -105,3 +105,23 @@ def test_fidelity_rank_quick(tmp_path: Path) -> None:
         assert {"val_acc_plain", "val_acc_flip_tta"} <= set(row["1x2ep"])  # both scores at full fidelity
     assert sum(v["n"] for v in doc["flip_tta"].values()) == 3
     assert not (tmp_path / "fidelity_rank.partial.json").exists()
+
+
+@pytest.mark.slow
+def test_scale_quick(tmp_path: Path) -> None:
+    doc = run_quick("scale", tmp_path)
+    assert doc["nodes"] == 3
+    for name in ("hpsearch", "bare_ray_tune"):
+        run = doc["runs"][name]
+        assert run["completed"] == doc["trials"]
+        assert positive(run["wall_s"]) and positive(run["work_s_per_trial"]) and positive(run["driver_rss_mib_at_end"])
+        assert math.isfinite(run["slot_s_per_trial"]) and math.isfinite(run["overhead_s_per_slot"])
+        assert run["driver_timeline"] and all(positive(s["rss_mib"]) for s in run["driver_timeline"])
+        methods = run["driver_methods"]
+        assert methods["optuna_suggest"]["calls"] >= doc["trials"] and methods["json_results"]["calls"] >= doc["trials"]
+        assert methods["experiment_state_save"]["calls"] >= 1
+    assert doc["runs"]["hpsearch"]["driver_methods"]["progress_view"]["calls"] == doc["trials"]
+    acc = doc["accounting"]  # every trial Ray ended is in the leaderboard exactly once
+    assert acc["leaderboard_rows"] == acc["unique_trial_ids"] == acc["ended_in_ray"] == doc["trials"]
+    assert acc["same_trials"] and acc["ended_twice_in_ray"] == 0
+    assert set(doc["cli_s"]) == {"status", "leaderboard"} and all(positive(v) for v in doc["cli_s"].values())

@@ -187,11 +187,13 @@ def test_search_sampler_setting_picks_the_sampler_and_rejects_unknown_names() ->
     from analysis.experiment_config import ConfigError, parse_config
     from search.prior_sampler import PriorSampler
     from search.searcher import SAMPLERS
+    from search.study_snapshot import SnapshotSampler
 
     space = resolve_space("lenet5", ".")
     prior = parse_config({"space": "lenet5", "search": {"sampler": "prior"}})
     assert isinstance(SAMPLERS[prior.search.sampler](prior, space), PriorSampler)
     tpe = parse_config({"space": "lenet5"})
-    assert isinstance(SAMPLERS[tpe.search.sampler](tpe, space), optuna.samplers.TPESampler)
+    tpe_sampler = SAMPLERS[tpe.search.sampler](tpe, space)
+    assert isinstance(tpe_sampler, SnapshotSampler) and isinstance(tpe_sampler.inner, optuna.samplers.TPESampler)
     with pytest.raises(ConfigError, match=r"search.sampler = 'bohb'"):
         parse_config({"search": {"sampler": "bohb"}})
