@@ -96,8 +96,10 @@ class SearchConfig:
     warm_start: bool = _f(True, _BOOL, "true or false (evaluate the space's warm_start configurations first)")
     sampler: str = _f("tpe", _STR, "tpe (multivariate TPE) or prior (draw around the space's warm starts, then the "
                       "best trial so far, handing over to TPE)", lambda v: v in ("tpe", "prior"))
-    study_storage: str | None = _f(None, _STR, "null (SQLite file optuna.db in the results folder) or a database "
-                                   "URL such as postgresql://user:pass@host/db", lambda v: "://" in v, nullable=True)
+    study_storage: str | None = _f(None, _STR, "null or journal (Optuna journal file optuna.journal with the results; "
+                                   "safe on shared filesystems), sqlite (SQLite file optuna.db in a local results "
+                                   "folder), or a database URL such as postgresql://user:pass@host/db",
+                                   lambda v: v in ("journal", "sqlite") or "://" in v, nullable=True)
 
 
 @dataclass
@@ -271,6 +273,9 @@ def _cross_check(cfg: ExperimentConfig, source: str) -> None:
         check_options(cfg.dataset.name, cfg.dataset.options)
     except DataError as e:
         raise ConfigError(source, "dataset.options", cfg.dataset.options, str(e)) from None
+    if cfg.search.study_storage == "sqlite" and "://" in cfg.storage:
+        raise ConfigError(source, "search.study_storage", "sqlite", "null, journal or a database URL: an object "
+                          f"store ({cfg.storage}) holds no SQLite file")
     _check_weight_files(cfg, source)
     _check_data_dir(cfg, source)
     if cfg.address is not None and not (cfg.address == "auto" or cfg.address.startswith("ray://")

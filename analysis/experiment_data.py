@@ -17,6 +17,7 @@ from trainables.models.pretrained import env_offline
 
 from .experiment_config import ExperimentConfig, parse_config
 from .layout import CONFIG_FILE, experiment_folder, read_config_dict
+from .location import Where
 
 
 @dataclass
@@ -27,7 +28,7 @@ class ExperimentData:
     settings: TrainSettings
 
 
-def saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+def saved_config(path: Where, overrides: list[str] | None = None) -> ExperimentConfig:
     """The validated config saved in an experiment folder (no data, no Ray)."""
     path = experiment_folder(path)
     return parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
@@ -53,7 +54,7 @@ def settings_for(cfg: ExperimentConfig) -> TrainSettings:
                          max_epoch_seconds=cfg.budget.epoch_time_limit())
 
 
-def load_experiment_data(path: str | Path) -> ExperimentData:
+def load_experiment_data(path: Where) -> ExperimentData:
     """Reload the dataset as `hpsearch run` did (same seed, split, subset); the test set comes along."""
     cfg = analysis_config(path)
     raw, data = load_data(cfg)
@@ -61,7 +62,7 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
     return ExperimentData(data, raw.x_test, np.asarray(raw.y_test), settings_for(cfg))
 
 
-def analysis_config(path: str | Path) -> ExperimentConfig:
+def analysis_config(path: Where) -> ExperimentConfig:
     """The experiment's saved config, less the pretrained weight files that no longer exist.
 
     Evaluating, bundling or predicting with a trained model never needs them (its checkpoint holds

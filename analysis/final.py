@@ -28,6 +28,7 @@ from .evaluate import TestEvaluation, evaluate_model
 from .experiment_data import ExperimentData, load_experiment_data
 from .leaderboard import leaderboard
 from .load import Experiment, load_experiment
+from .location import as_path, output_folder
 from .progress import Progress, stderr_progress
 
 
@@ -49,7 +50,7 @@ def ranked_trials(exp: Experiment, by: str = "best") -> pd.DataFrame:
 def trial_config(exp: Experiment, trial_id: str) -> dict[str, Any]:
     """The exact config Ray passed to the trial (its params.json), seed included."""
     row = exp.trials.set_index("trial_id").loc[trial_id]
-    params = Path(row["trial_dir"]) / "params.json" if row["trial_dir"] else None
+    params = as_path(row["trial_dir"]) / "params.json" if row["trial_dir"] else None
     if params is not None and params.is_file():
         return json.loads(params.read_text())
     return {c.removeprefix("config/"): v for c, v in row.items()
@@ -129,7 +130,7 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     fit = train_fixed(config, x, y, d.x_val[:256], d.y_val[:256], base, epochs, "retrain", say)
     say(f"evaluating on {len(base.y_test)} test images")
     ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config)
-    folder = Path(out) if out else exp.path / "final"
+    folder = output_folder(exp.path, out, "final")
     metrics = {**ev.metrics.summary(), "per_class": ev.metrics.per_class.reset_index().to_dict("records"),
                "confusion": ev.metrics.confusion.tolist(), "test_images": int(len(ev.y_true))}
     source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs,

@@ -45,11 +45,13 @@ def run_flags(args: argparse.Namespace) -> dict[str, str]:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from analysis.location import as_path
+
     from .launch import check_resumable, resume_experiment
     from .run_record import NothingToResume, time_used
 
     cfg = check_resumable(args.results_dir)  # a damaged state file fails here, before Ray is imported
-    path = str(Path(args.results_dir).expanduser().resolve())
+    path = str(as_path(args.results_dir))
     print(f"hpsearch: resuming {path}")
     cfg.budget.num_samples = args.num_samples or cfg.budget.num_samples
     try:
@@ -95,12 +97,14 @@ def _fit_and_report(fit: Callable, path: str, cfg: ExperimentConfig, args: argpa
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from analysis.location import as_path
+
     from .progress import render_history, render_line, render_lines, render_state
     from .status import from_disk
 
     snap = from_disk(args.results_dir)
     if not args.oneline:
-        print(f"{Path(args.results_dir).resolve()}: {render_state(snap)}")
+        print(f"{as_path(args.results_dir)}: {render_state(snap)}")
         print("\n".join(render_history(snap.runs)))
     print(render_line(snap) if args.oneline else "\n".join(render_lines(snap)))
     return 0

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.errors import ExperimentError
 from analysis.experiment_data import load_data, saved_config, settings_for  # noqa: F401 (re-exported)
-from analysis.layout import SPACE_FILE, experiment_folder  # noqa: F401 (re-exported)
+from analysis.layout import SPACE_FILE, experiment_folder, read_space  # noqa: F401 (re-exported)
+from analysis.location import Where, as_path
 from analysis.run_log import LAUNCH, RESUME, read_run_log
-from spaces import Space, load_space, resolve_space
+from spaces import Space, resolve_space
 from trainables.data import TrialData
 
 from .config import ConfigError, ExperimentConfig
@@ -171,7 +172,8 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
 
     Every check comes before the first write: an impossible request leaves no folder behind.
     """
-    if "://" not in prep.path and Path(prep.path).exists() and any(Path(prep.path).iterdir()):
+    folder = as_path(prep.path)  # a local folder or one in object storage
+    if folder.is_dir() and any(folder.iterdir()):
         raise LaunchError(f"experiment {prep.path} already exists; resume it with `hpsearch resume {prep.path}`, "
                           "or choose another name with --set name=NEW_NAME")
     _connect_checked(prep.cfg, prep.cfg.address, verbose)
@@ -219,12 +221,14 @@ def check_resumable(path: str | Path) -> ExperimentConfig:
     return saved_config(path)
 
 
-def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepared:
+def load_prepared(path: Where, overrides: list[str] | None = None) -> Prepared:
     """Re-read a saved experiment's config and space, reload its data (for resume and analysis)."""
-    path = Path(path).expanduser().resolve()
+    path = as_path(path)
     cfg = saved_config(path, overrides)
-    space = load_space(path / SPACE_FILE)
-    prep = prepare(cfg, path, space)
+    space = read_space(path)
+    if space is None:
+        raise LaunchError(f"{path} has no {SPACE_FILE}: it cannot be resumed or analysed")
+    prep = prepare(cfg, ".", space)
     prep.path = str(path)  # the folder may have been moved or copied: results go where it is now
     return prep
 
@@ -255,7 +259,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     tune_config = restored_tune_config(tuner)
     base_searcher(tune_config.search_alg).study_dir = prep.path
     tune_config.search_alg.experiment_path = prep.path
-    tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
+    tune_config.scheduler.replay(recorded_history(as_path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
     if num_samples is not None:
         tune_config.num_samples = num_samples
         tune_config.search_alg.extend_to = num_samples
@@ -277,7 +281,7 @@ def _check_budgets(prep: Prepared, num_samples: int | None) -> float:
     if num_samples is not None and num_samples < budget.num_samples:
         raise LaunchError(f"--num-samples {num_samples} is below the experiment's {budget.num_samples}")
     used = time_used(prep.path)
-    timed_out = read_run_log(prep.path).finished_by_time_budget if "://" not in prep.path else False
+    timed_out = read_run_log(prep.path).finished_by_time_budget
     if budget.time_budget_s is not None and (timed_out or budget.time_budget_s - used <= SLACK_S):
         raise NothingToResume(f"{prep.path}: finished: its time budget ({budget.time_budget_s:g} s) is used up "
                               f"({used:.0f} s run); nothing to resume. To search longer, launch a new experiment "
