@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainables.data import ImageData, TrialData, load_dataset, make_trial_data, test_split
+from trainables.data import ImageData, TrialData
+from trainables.data.source import DataSource
 from trainables.loop import TrainSettings
 from trainables.models.pretrained import env_offline
 
@@ -36,9 +37,14 @@ def saved_config(path: Where, overrides: list[str] | None = None) -> ExperimentC
 
 def load_data(cfg: ExperimentConfig) -> tuple[ImageData, TrialData]:
     """The dataset with its held-out test set, and the train/validation split every trial sees."""
-    raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
-    raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
-    return raw, make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
+    return data_source(cfg).load_split()
+
+
+def data_source(cfg: ExperimentConfig) -> DataSource:
+    """What every node loads for the trials of `cfg` (`trainables.node_data`)."""
+    d = cfg.dataset
+    return DataSource(d.name, d.data_dir, dict(d.options), d.test_fraction, d.val_fraction, cfg.search.seed,
+                      d.train_subset)
 
 
 def settings_for(cfg: ExperimentConfig) -> TrainSettings:

@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = load_config(args.experiment, args.set, flags=run_flags(args))
     prep = prepare(cfg, Path(args.experiment).parent)
     print(f"hpsearch: {cfg.budget.num_samples} trials of space {prep.space.name!r} on {cfg.dataset.name} "
-          f"({len(prep.data.y_train)} train / {len(prep.data.y_val)} validation images); results in {prep.path}")
+          f"({prep.sizes[0]} train / {prep.sizes[1]} validation images); results in {prep.path}")
     return _fit_and_report(lambda cb: run_experiment(prep, args.verbose, cb), prep.path, cfg, args)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.errors import ExperimentError
-from analysis.experiment_data import load_data, saved_config, settings_for  # noqa: F401 (re-exported)
+from analysis.experiment_data import data_source, load_data, saved_config, settings_for  # noqa: F401 (re-exported)
 from analysis.layout import SPACE_FILE, experiment_folder, read_space  # noqa: F401 (re-exported)
 from analysis.location import Where, as_path
 from analysis.run_log import LAUNCH, RESUME, read_run_log
@@ -40,8 +40,9 @@ class Prepared:
 
     cfg: ExperimentConfig
     space: Space
-    data: TrialData
+    data: TrialData | None  # loaded to check it, and dropped once the search starts: nodes load their own
     path: str
+    sizes: tuple[int, int] = (0, 0)  # train and validation images
 
 
 def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Prepared:
@@ -51,7 +52,7 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
     for problem in missing_weights(space, cfg.pretrained_weights):  # those trials will error; say so up front
         log.warning("warning: %s", problem)
     _, data = load_data(cfg)
-    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name))
+    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name), (len(data.y_train), len(data.y_val)))
 
 
 def connect(address: str | None, verbose: bool = False, allow_unauthenticated: bool = False) -> None:
@@ -112,7 +113,8 @@ def _trainable(prep: Prepared) -> Callable[..., Any]:
     from trainables.ray_trainable import train_trial
 
     cfg = prep.cfg
-    fn = tune.with_parameters(train_trial, data=prep.data, settings=settings_for(cfg), metric=cfg.search.metric)
+    # trials get where the data is, not the arrays: each node decodes it once (trainables.node_data)
+    fn = tune.with_parameters(train_trial, data=data_source(cfg), settings=settings_for(cfg), metric=cfg.search.metric)
     return tune.with_resources(fn, {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial})
 
 
@@ -187,12 +189,17 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
 
 
 def _fit(tuner: Any, prep: Prepared) -> Any:
-    """Run the search; however it ends, tell Optuna how each trial still RUNNING ended."""
+    """Run the search, each node loading the data; however it ends, tell Optuna how each trial still RUNNING ended."""
+    from trainables.node_data import start_loaders
+
     from .searcher import end_running_trials
 
+    prep.data = None  # the driver holds no dataset during the search
+    loaders = start_loaders(data_source(prep.cfg))
     try:
         return tuner.fit()
     finally:
+        del loaders  # the nodes' copies go with their loaders
         end_running_trials(prep.cfg, prep.path)
 
 

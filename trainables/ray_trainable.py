@@ -13,6 +13,7 @@ from typing import Any
 
 from .checkpoint import TrialState, load_state, save_state
 from .data import TrialData
+from .data.source import DataSource
 from .loop import TrainSettings, run
 from .metrics import EpochReport
 from .schema import ERROR_KEY, NODE_ID
@@ -20,12 +21,20 @@ from .schema import ERROR_KEY, NODE_ID
 ERROR_FILE = "hpsearch_error.txt"
 
 
-def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings, metric: str = "val_acc") -> None:
-    """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`."""
+def train_trial(config: dict[str, Any], data: TrialData | DataSource, settings: TrainSettings,
+                metric: str = "val_acc") -> None:
+    """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`.
+
+    `data`: the arrays themselves, or a `DataSource` that this node's loader decodes once (`node_data`).
+    """
     import ray
     from ray import tune
 
+    from .node_data import node_trial_data
+
     node = ray.get_runtime_context().get_node_id()
+    if isinstance(data, DataSource):
+        data = node_trial_data(data)
     start = _restored_state()
     last_epoch = start.epoch if start else 0
 
