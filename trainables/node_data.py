@@ -27,6 +27,7 @@ class NodeData:
     def __init__(self, source: DataSource) -> None:
         self.source = source
         self.ref: Any = None
+        self.decoded = 0
 
     def get(self) -> list[Any]:
         """[ObjectRef of the TrialData], decoding it on the first call (calls run one at a time)."""
@@ -34,7 +35,12 @@ class NodeData:
 
         if self.ref is None:
             self.ref = ray.put(self.source.load())
+            self.decoded += 1
         return [self.ref]  # in a list: Ray hands the reference, not the arrays, to the caller
+
+    def decodes(self) -> int:
+        """How often this node decoded the data: once, however many trials ran on it."""
+        return self.decoded
 
 
 def _actor_on(source: DataSource, node_id: str) -> Any:
@@ -47,10 +53,12 @@ def _actor_on(source: DataSource, node_id: str) -> Any:
 
 
 def start_loaders(source: DataSource) -> list[Any]:
-    """One loader per alive node, each decoding now; keep the handles for the whole search."""
+    """One loader per alive node that can run trials (has CPUs), each decoding now; keep the handles for the
+    whole search."""
     import ray
 
-    actors = [_actor_on(source, n["NodeID"]) for n in ray.nodes() if n.get("Alive")]
+    actors = [_actor_on(source, n["NodeID"]) for n in ray.nodes()
+              if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) > 0]
     for actor in actors:
         actor.get.remote()  # start decoding on every node while Tune schedules the first trials
     return actors

@@ -24,6 +24,7 @@ from analysis import leaderboard, load_experiment
 from analysis.layout import EXPERIMENT_STATE, newest
 from analysis.load import COMPLETED, STOPPED_ASHA
 from analysis.location import RemotePath, as_path
+from analysis.final import final_model
 from analysis.report import build_report
 from search.status import from_disk
 from search.study_storage import load_experiment_study
@@ -116,3 +117,5 @@ def test_search_in_s3_survives_a_driver_kill_and_is_read_from_the_bucket(tmp_pat
     assert sorted(board["trial_id"]) == sorted(table["trial_id"])
     rep = build_report(EXP, tmp_path / "report", evaluate_top=1, progress=None)
     assert rep.html.is_file() and rep.evaluations, "the best trial's checkpoint was read from the bucket"
+    final = final_model(EXP, tmp_path / "final", progress=None)  # the best trial's params.json, from the bucket
+    assert final.bundle.is_dir() and final.trial_id in set(table["trial_id"])
