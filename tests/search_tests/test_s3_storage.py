@@ -21,10 +21,10 @@ import pytest
 import yaml
 
 from analysis import leaderboard, load_experiment
+from analysis.final import final_model
 from analysis.layout import EXPERIMENT_STATE, newest
 from analysis.load import COMPLETED, STOPPED_ASHA
 from analysis.location import RemotePath, as_path
-from analysis.final import final_model
 from analysis.report import build_report
 from search.status import from_disk
 from search.study_storage import load_experiment_study
