@@ -49,18 +49,23 @@ def write_dataset(folder: Path, gb: float, seed: int = 0) -> int:
 
 
 class TreeSampler(BackgroundSampler):
-    """Peak RSS of this process (the driver) and peak PSS of each raylet's process tree (one per node)."""
+    """Peak RSS and USS of this process (the driver) and peak PSS of each raylet's process tree (one per node).
+
+    The driver's RSS counts the object-store pages it maps; its USS (private pages) is the data it holds itself.
+    """
 
     def __init__(self, every_s: float = 0.5) -> None:
         super().__init__(every_s)
         self.driver_peak, self.driver_now = 0, 0
+        self.driver_uss_peak, self.driver_uss_now = 0, 0
         self.node_peak: dict[int, int] = {}
 
     def sample(self) -> None:
         me = os.getpid()
-        mine = smaps_rollup(me)
-        self.driver_now = mine["rss"] if mine else 0
+        mine = smaps_rollup(me) or {"rss": 0, "uss": 0}
+        self.driver_now, self.driver_uss_now = mine["rss"], mine["uss"]
         self.driver_peak = max(self.driver_peak, self.driver_now)
+        self.driver_uss_peak = max(self.driver_uss_peak, self.driver_uss_now)
         pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
         raylets = [p for p in pids if "/raylet/raylet" in cmdline(p) and descends_from(p, me)]
         for r in raylets:
@@ -93,17 +98,18 @@ def run_mode(mode: str, data_dir: str) -> dict[str, Any]:
         payload: Any = data if mode == "driver" else source
         loaders = start_loaders(source) if mode == "nodes" else []
         del data
-        driver_before_fit = sampler.driver_now
+        driver_before_fit = sampler.driver_uss_now
         first = _fit(train_trial, payload, TrainSettings(max_epochs=1, num_threads=1, max_epoch_seconds=3.0),
                      trivial_config())
-        driver_in_fit = sampler.driver_now
+        driver_in_fit = sampler.driver_uss_now
         del loaders
         ray.shutdown()
         cluster.shutdown()
     ttft = sorted(t - t0 for t in first.values())
     return {"mode": mode, "driver_load_s": load_s, "first_trial_s": ttft[0], "all_trials_s": ttft[-1],
-            "trials_reported": len(ttft), "driver_peak_mib": sampler.driver_peak / MiB,
-            "driver_before_fit_mib": driver_before_fit / MiB, "driver_after_fit_mib": driver_in_fit / MiB,
+            "trials_reported": len(ttft), "driver_peak_rss_mib": sampler.driver_peak / MiB,
+            "driver_peak_uss_mib": sampler.driver_uss_peak / MiB, "driver_uss_before_fit_mib": driver_before_fit / MiB,
+            "driver_uss_after_fit_mib": driver_in_fit / MiB,
             "node_peak_pss_mib": sorted(v / MiB for v in sampler.node_peak.values())}
 
 
@@ -128,9 +134,14 @@ def _fit(trainable: Any, payload: Any, settings: Any, config: dict[str, Any]) ->
 def measure(data_dir: str, mode: str) -> dict[str, Any]:
     """`run_mode` in a fresh Python process, so one mode's memory never shows in the other's."""
     code = f"import json; from benchmarks.large_dataset import run_mode; print(json.dumps(run_mode({mode!r}, {data_dir!r})))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    if out.returncode != 0:  # e.g. Ray's memory monitor killed a worker: say so, keep the other mode's numbers
+        print(out.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"mode {mode} failed (exit {out.returncode})")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    print(json.dumps(result), flush=True)
+    return result
 
 
 def main() -> None:
@@ -145,10 +156,10 @@ def main() -> None:
         runs = [measure(str(folder), mode) for mode in MODES]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    rows = [[r["mode"], r["driver_load_s"], r["first_trial_s"], r["all_trials_s"], r["driver_peak_mib"],
-             r["driver_after_fit_mib"], " / ".join(f"{v:,.0f}" for v in r["node_peak_pss_mib"])] for r in runs]
-    table = markdown_table(["data", "driver load s", "first trial s", "all 3 trials s", "driver peak MiB",
-                            "driver during search MiB", "per-node peak PSS MiB"], rows)
+    rows = [[r["mode"], r["driver_load_s"], r["first_trial_s"], r["all_trials_s"], r["driver_peak_uss_mib"],
+             r["driver_uss_after_fit_mib"], " / ".join(f"{v:,.0f}" for v in r["node_peak_pss_mib"])] for r in runs]
+    table = markdown_table(["data", "driver load s", "first trial s", "all 3 trials s", "driver peak USS MiB",
+                            "driver USS at search end MiB", "per-node peak PSS MiB"], rows)
     write_results("large_dataset", args.out, {"gb": gb, "train_images": images, "load_average_at_start": load,
                                               "runs": runs}, table, args.quick)
 
