@@ -147,13 +147,14 @@ def measure(data_dir: str, mode: str) -> dict[str, Any]:
 def main() -> None:
     p = arg_parser(__doc__.splitlines()[0])
     p.add_argument("--gb", type=float, default=1.0, help="size of the training images in GiB")
+    p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="which data paths to measure")
     args = p.parse_args()
     gb = 0.02 if args.quick else args.gb
     folder = Path(tempfile.mkdtemp(prefix="hpsearch-large-"))
     try:
         images = write_dataset(folder, gb)
         load = os.getloadavg()
-        runs = [measure(str(folder), mode) for mode in MODES]
+        runs = [measure(str(folder), mode) for mode in args.modes]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     rows = [[r["mode"], r["driver_load_s"], r["first_trial_s"], r["all_trials_s"], r["driver_peak_uss_mib"],

@@ -47,7 +47,8 @@ def _actor_on(source: DataSource, node_id: str) -> Any:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    cls = ray.remote(num_cpus=0, max_restarts=1)(NodeData)
+    # restarted (and the call retried) if it dies, e.g. killed by Ray's memory monitor while decoding
+    cls = ray.remote(num_cpus=0, max_restarts=2, max_task_retries=2)(NodeData)
     return cls.options(name=actor_name(source, node_id), get_if_exists=True,
                        scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False)).remote(source)
 
