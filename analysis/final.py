@@ -18,6 +18,7 @@ import torch
 
 from trainables.checkpoint import TrialState, trained_model
 from trainables.data import TrialData
+from trainables.data.split import channel_stats
 from trainables.loop import run
 from trainables.metrics import EpochReport
 from trainables.preprocess import Normalisation
@@ -59,8 +60,7 @@ def trial_config(exp: Experiment, trial_id: str) -> dict[str, Any]:
 
 def normalisation(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean/std in [0, 1] units, as `make_trial_data` computes them."""
-    flat = x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1)
-    return tuple(float(m) / 255 for m in flat.mean(1)), tuple(max(float(s) / 255, 1e-3) for s in flat.std(1))
+    return channel_stats(x)
 
 
 @dataclass
