@@ -23,6 +23,7 @@ from .evaluate import flip_tta_for, predict_probs
 from .experiment_data import ExperimentData, load_experiment_data
 from .final import Retrained, ranked_trials, train_fixed, trial_config
 from .load import PENDING, UNFINISHED, Experiment, load_experiment
+from .location import output_folder
 from .progress import Progress, stderr_progress
 
 COMPARISON = "final.json"
@@ -89,7 +90,7 @@ def final_ensemble(results_dir: str | Path, k: int, out: str | Path | None = Non
     members = [retrain_member(exp, row, by, base, say) for _, row in top.iterrows()]
     names = base.data.class_names
     probs = np.mean([m.probs for m in members], axis=0)
-    result = FinalEnsemble(Path(out) if out else exp.path / "ensemble", members,
+    result = FinalEnsemble(output_folder(exp.path, out, "ensemble"), members,
                            classification_metrics(base.y_test, probs, names),
                            classification_metrics(base.y_test, members[0].probs, names))
     write_ensemble(result, exp, base, probs)

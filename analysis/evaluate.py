@@ -19,6 +19,7 @@ from trainables.tta import flip_tta_logits, use_flip_tta
 from .classification import ClassificationMetrics, classification_metrics
 from .errors import ExperimentError as LaunchError
 from .load import Experiment
+from .location import AnyPath, as_path, glob
 
 
 @dataclass
@@ -39,17 +40,17 @@ class TestEvaluation:
         return self.probs.argmax(1)
 
 
-def checkpoints(trial_dir: str | Path) -> dict[int, Path]:
+def checkpoints(trial_dir: str | Path) -> dict[int, AnyPath]:
     """epoch -> checkpoint folder, for the checkpoints Ray kept (the best by the metric, and the latest)."""
     out = {}
-    for d in sorted(Path(trial_dir).glob("checkpoint_*")):
+    for d in glob(as_path(trial_dir), "checkpoint_*"):
         state = load_state(d)
         if state is not None:
             out[state.epoch] = d
     return out
 
 
-def best_checkpoint(exp: Experiment, trial_id: str) -> Path:
+def best_checkpoint(exp: Experiment, trial_id: str) -> AnyPath:
     """The kept checkpoint whose epoch scored best on the experiment's metric (validation, never test)."""
     row = exp.trials.set_index("trial_id").loc[trial_id]
     kept = checkpoints(row["trial_dir"]) if row["trial_dir"] else {}

@@ -107,8 +107,10 @@ class SearchConfig:
                       "best trial so far, handing over to TPE)", lambda v: v in ("tpe", "prior"))
     tta: bool | None = _f(None, _BOOL, "true, false, or null (flip test-time augmentation when scoring a model: on "
                           "for trials that train with aug_hflip > 0)", nullable=True)
-    study_storage: str | None = _f(None, _STR, "null (SQLite file optuna.db in the results folder) or a database "
-                                   "URL such as postgresql://user:pass@host/db", lambda v: "://" in v, nullable=True)
+    study_storage: str | None = _f(None, _STR, "null or journal (Optuna journal file optuna.journal with the results; "
+                                   "safe on shared filesystems), sqlite (SQLite file optuna.db in a local results "
+                                   "folder), or a database URL such as postgresql://user:pass@host/db",
+                                   lambda v: v in ("journal", "sqlite") or "://" in v, nullable=True)
     objectives: list = _f([], _LIST, "a list of metrics to optimise together, the first being search.metric, e.g. "
                           "[val_acc, inference_ms] or [{metric: val_acc, mode: max}, {metric: param_count, mode: min}]")
     constraints: list = _f([], _LIST, "a list of 'METRIC <= NUMBER' or 'METRIC >= NUMBER' expressions, e.g. "
@@ -309,6 +311,9 @@ def _cross_check(cfg: ExperimentConfig, source: str) -> None:
         check_options(cfg.dataset.name, cfg.dataset.options)
     except DataError as e:
         raise ConfigError(source, "dataset.options", cfg.dataset.options, str(e)) from None
+    if cfg.search.study_storage == "sqlite" and "://" in cfg.storage:
+        raise ConfigError(source, "search.study_storage", "sqlite", "null, journal or a database URL: an object "
+                          f"store ({cfg.storage}) holds no SQLite file")
     _check_weight_files(cfg, source)
     _check_runtime_env(cfg, source)
     _check_data_dir(cfg, source)

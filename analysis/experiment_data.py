@@ -11,13 +11,15 @@ from pathlib import Path
 
 import numpy as np
 
-from trainables.data import ImageData, TrialData, load_dataset, make_trial_data, test_split
+from trainables.data import ImageData, TrialData
+from trainables.data.source import DataSource
 from trainables.loop import TrainSettings
 from trainables.models.builders import code_paths, use_code_paths
 from trainables.models.pretrained import env_offline
 
 from .experiment_config import ExperimentConfig, parse_config
 from .layout import CONFIG_FILE, experiment_folder, read_config_dict
+from .location import Where
 
 
 @dataclass
@@ -28,7 +30,7 @@ class ExperimentData:
     settings: TrainSettings
 
 
-def saved_config(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+def saved_config(path: Where, overrides: list[str] | None = None) -> ExperimentConfig:
     """The validated config saved in an experiment folder (no data, no Ray)."""
     path = experiment_folder(path)
     return parse_config(read_config_dict(path), str(path / CONFIG_FILE), overrides)
@@ -36,9 +38,14 @@ def saved_config(path: str | Path, overrides: list[str] | None = None) -> Experi
 
 def load_data(cfg: ExperimentConfig) -> tuple[ImageData, TrialData]:
     """The dataset with its held-out test set, and the train/validation split every trial sees."""
-    raw = load_dataset(cfg.dataset.name, cfg.dataset.data_dir, cfg.dataset.options)
-    raw = test_split(raw, cfg.dataset.test_fraction, cfg.search.seed)
-    return raw, make_trial_data(raw, cfg.dataset.val_fraction, cfg.search.seed, cfg.dataset.train_subset)
+    return data_source(cfg).load_split()
+
+
+def data_source(cfg: ExperimentConfig) -> DataSource:
+    """What every node loads for the trials of `cfg` (`trainables.node_data`)."""
+    d = cfg.dataset
+    return DataSource(d.name, d.data_dir, dict(d.options), d.test_fraction, d.val_fraction, cfg.search.seed,
+                      d.train_subset)
 
 
 def settings_for(cfg: ExperimentConfig) -> TrainSettings:
@@ -55,7 +62,7 @@ def settings_for(cfg: ExperimentConfig) -> TrainSettings:
                          code_paths=tuple(code_paths(cfg.cluster.runtime_env)))
 
 
-def load_experiment_data(path: str | Path) -> ExperimentData:
+def load_experiment_data(path: Where) -> ExperimentData:
     """Reload the dataset as `hpsearch run` did (same seed, split, subset); the test set comes along."""
     cfg = analysis_config(path)
     use_code_paths(code_paths(cfg.cluster.runtime_env))  # a custom model's code, from where the trials had it
@@ -64,7 +71,7 @@ def load_experiment_data(path: str | Path) -> ExperimentData:
     return ExperimentData(data, raw.x_test, np.asarray(raw.y_test), settings_for(cfg))
 
 
-def analysis_config(path: str | Path) -> ExperimentConfig:
+def analysis_config(path: Where) -> ExperimentConfig:
     """The experiment's saved config, less the pretrained weight files that no longer exist.
 
     Evaluating, bundling or predicting with a trained model never needs them (its checkpoint holds

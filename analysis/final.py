@@ -18,6 +18,7 @@ import torch
 
 from trainables.checkpoint import TrialState, trained_model
 from trainables.data import TrialData
+from trainables.data.split import channel_stats
 from trainables.loop import run
 from trainables.metrics import EpochReport
 from trainables.preprocess import Normalisation
@@ -28,6 +29,7 @@ from .evaluate import TestEvaluation, evaluate_model, flip_tta_for
 from .experiment_data import ExperimentData, load_experiment_data
 from .leaderboard import leaderboard
 from .load import Experiment, load_experiment
+from .location import as_path, output_folder
 from .outcome import INFEASIBLE
 from .pick import parse_pick, pick_trial
 from .progress import Progress, stderr_progress
@@ -54,7 +56,7 @@ def ranked_trials(exp: Experiment, by: str = "best") -> pd.DataFrame:
 def trial_config(exp: Experiment, trial_id: str) -> dict[str, Any]:
     """The exact config Ray passed to the trial (its params.json), seed included."""
     row = exp.trials.set_index("trial_id").loc[trial_id]
-    params = Path(row["trial_dir"]) / "params.json" if row["trial_dir"] else None
+    params = as_path(row["trial_dir"]) / "params.json" if row["trial_dir"] else None
     if params is not None and params.is_file():
         return json.loads(params.read_text())
     return {c.removeprefix("config/"): v for c, v in row.items()
@@ -71,8 +73,7 @@ def check_final_choice(trial_id: str | None, pick: str | None) -> None:
 
 def normalisation(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean/std in [0, 1] units, as `make_trial_data` computes them."""
-    flat = x.transpose(1, 0, 2, 3).reshape(x.shape[1], -1)
-    return tuple(float(m) / 255 for m in flat.mean(1)), tuple(max(float(s) / 255, 1e-3) for s in flat.std(1))
+    return channel_stats(x)
 
 
 @dataclass
@@ -200,7 +201,7 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     tta = flip_tta_for(config, base.settings)
     ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config,
                         tta)
-    folder = Path(out) if out else exp.path / "final"
+    folder = output_folder(exp.path, out, "final")
     source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs,
               "trained_on": f"train+validation ({len(y)} images)",
               f"search_{exp.metric}": float(row.get(exp.metric, math.nan))}

@@ -4,7 +4,8 @@
     hpsearch.yaml     the resolved experiment config (after --set), read by `analysis.experiment_config`
     space.yaml        the resolved search space (as given)
     runs.jsonl        the run log: each launch and resume, and how each run ended (`analysis.run_log`)
-    optuna.db         the Optuna study (unless search.study_storage names a database)
+    optuna.journal    the Optuna study, an append-only journal (unless search.study_storage names a database;
+                      experiments from older versions keep their SQLite optuna.db)
     time_account.json a time-budgeted run (budget.mode: time): its plan, and where the time went (`analysis.time_account`)
     final/            the bundle of a time-budgeted run's final model (or of `hpsearch final`)
     trial_<id>/       Ray Tune's per-trial folders: params.json, result.json (JSON lines), error.txt, checkpoints
@@ -21,15 +22,18 @@ from typing import Any
 
 import yaml
 
+from spaces import Space, parse_space, safe_load_strict
 from trainables.schema import METRICS
 
 from .errors import ExperimentError
-from .results_file import read_results  # noqa: F401 (the one reader of result files, re-exported here)
+from .location import AnyPath, Where, as_path, glob
+from .results_file import read_results as _read_local_results
 
 CONFIG_FILE = "hpsearch.yaml"
 SPACE_FILE = "space.yaml"
 RUN_LOG = "runs.jsonl"
-STUDY_FILE = "optuna.db"
+STUDY_FILE = "optuna.db"          # SQLite study: older experiments, or search.study_storage: sqlite
+JOURNAL_FILE = "optuna.journal"   # the default study storage (search/study_storage.py says why)
 PARAMS_FILE = "params.json"
 RESULT_FILE = "result.json"
 RAY_ERROR_FILE = "error.txt"      # Ray's record of a trial whose worker failed
@@ -44,17 +48,25 @@ def is_uri(path: str) -> bool:
     return "://" in path
 
 
-def experiment_folder(path: str | Path) -> Path:
-    """The resolved folder, or ExperimentError if it holds no hpsearch experiment."""
-    path = Path(path).expanduser().resolve()
+def experiment_folder(path: Where) -> AnyPath:
+    """The resolved folder (or the folder in object storage), or ExperimentError if it holds no experiment."""
+    path = as_path(path)
     if not (path / CONFIG_FILE).is_file():
         raise ExperimentError(f"{path} is not an hpsearch experiment (no {CONFIG_FILE})")
     return path
 
 
-def read_config_dict(exp: str | Path) -> dict[str, Any]:
+def read_config_dict(exp: Where) -> dict[str, Any]:
     """The saved experiment config as a plain mapping (hpsearch.yaml)."""
-    return yaml.safe_load((Path(exp) / CONFIG_FILE).read_text()) or {}
+    return yaml.safe_load((as_path(exp) / CONFIG_FILE).read_text()) or {}
+
+
+def read_space(exp: AnyPath) -> Space | None:
+    """The experiment's saved search space (space.yaml), or None if it has none."""
+    path = exp / SPACE_FILE
+    if not path.is_file():
+        return None
+    return parse_space(safe_load_strict(path.read_text()), source=str(path))
 
 
 def metric_mode(metric: str, mode: str | None = None) -> str:
@@ -62,13 +74,31 @@ def metric_mode(metric: str, mode: str | None = None) -> str:
     return mode or METRICS.get(metric) or ("min" if metric.endswith("loss") else "max")
 
 
-def newest(exp: Path, pattern: str) -> Path | None:
+def read_results(path: Where) -> list[dict[str, Any]]:
+    """Rows of a Ray `result.json` (JSON lines); a line cut off by a crash is ignored. A local file is read
+    incrementally (`analysis.results_file`: parsed once per process); one in object storage whole."""
+    path = as_path(path)
+    if isinstance(path, Path):
+        return _read_local_results(path)
+    rows: list[dict[str, Any]] = []
+    if not path.is_file():
+        return rows
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return rows
+
+
+def newest(exp: AnyPath, pattern: str) -> AnyPath | None:
     """The newest of Ray's state files matching `pattern` (Ray picks max() of these names; so do we)."""
-    files = sorted(exp.glob(pattern))
+    files = glob(exp, pattern)
     return files[-1] if files else None
 
 
-def read_trial_states(exp: Path) -> dict[str, dict[str, Any]]:
+def read_trial_states(exp: AnyPath) -> dict[str, dict[str, Any]]:
     """trial_id -> {status, config, num_failures, error_file, logdir} from Ray's newest experiment state file."""
     newest_state = newest(exp, EXPERIMENT_STATE)
     if newest_state is None:
@@ -86,10 +116,10 @@ def read_trial_states(exp: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def trial_dirs(exp: Path) -> dict[str, Path]:
+def trial_dirs(exp: AnyPath) -> dict[str, AnyPath]:
     """trial_id -> its folder, for every folder holding a params.json."""
-    out = {}
-    for params in sorted(exp.glob(f"*/{PARAMS_FILE}")):
+    out: dict[str, AnyPath] = {}
+    for params in glob(exp, f"*/{PARAMS_FILE}"):
         d = params.parent
         rows = read_results(d / RESULT_FILE)
         trial_id = rows[-1]["trial_id"] if rows and "trial_id" in rows[-1] else d.name.removeprefix("trial_")

@@ -28,6 +28,7 @@ from .layout import (  # noqa: F401
     read_trial_states,
     trial_dirs,
 )
+from .location import AnyPath
 from .outcome import COMPLETED, DIVERGED, ERRORED, PENDING, STOPPED_ASHA, STOPPED_PATIENCE, TOO_SLOW, UNFINISHED, ended  # noqa: F401
 
 
@@ -35,7 +36,7 @@ from .outcome import COMPLETED, DIVERGED, ERRORED, PENDING, STOPPED_ASHA, STOPPE
 class Experiment:
     """An experiment as tables, plus what it was asked to optimise."""
 
-    path: Path
+    path: AnyPath
     config: dict[str, Any]
     trials: pd.DataFrame
     epochs: pd.DataFrame
@@ -69,7 +70,7 @@ def _max_epochs(config: dict[str, Any]) -> int:
     return int(config.get("budget", {}).get("max_epochs", 0))
 
 
-def _error_message(d: Path | None) -> str:
+def _error_message(d: AnyPath | None) -> str:
     if d is None:
         return ""
     err = d / RAY_ERROR_FILE
@@ -93,7 +94,7 @@ def _split_rows(rows: list[dict[str, Any]]) -> tuple[dict[int, dict[str, Any]], 
     return by_epoch, final_row
 
 
-def _trial_config(rows: list[dict[str, Any]], state: dict[str, Any], d: Path | None) -> dict[str, Any]:
+def _trial_config(rows: list[dict[str, Any]], state: dict[str, Any], d: AnyPath | None) -> dict[str, Any]:
     config_t = (rows[-1].get("config") if rows else None) or state.get("config") or {}
     if not config_t and d is not None and (d / PARAMS_FILE).is_file():
         config_t = json.loads((d / PARAMS_FILE).read_text())
@@ -110,7 +111,7 @@ def _best(by_epoch: dict[int, dict[str, Any]], metric: str, mode: str) -> tuple[
     return best_val, next((r for r in by_epoch.values() if r.get(metric) == best_val and not r.get("diverged")), {})
 
 
-def _trial_row(trial_id: str, rows: list[dict[str, Any]], state: dict[str, Any], d: Path | None, metric: str,
+def _trial_row(trial_id: str, rows: list[dict[str, Any]], state: dict[str, Any], d: AnyPath | None, metric: str,
                mode: str, max_epochs: int) -> dict[str, Any]:
     """One leaderboard row: how the trial ended, its best and last values, cost, and its config."""
     by_epoch, final_row = _split_rows(rows)

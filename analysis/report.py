@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from spaces import load_space
-
 from . import figures as F
 from .evaluate import TestEvaluation, evaluate_trial
 from .importance import param_importances
+from .layout import read_space
 from .leaderboard import leaderboard, summary_columns, to_csv, to_markdown
 from .load import Experiment, load_experiment
+from .location import output_folder
 from .pareto import experiment_objectives
 from .progress import Progress, stderr_progress
 from .summary import experiment_summary
@@ -53,17 +53,17 @@ CAPTIONS = {
 
 def build_report(results_dir: str | Path, out: str | Path | None = None, top: int = 10, evaluate_top: int = 1,
                  by: str = "best", progress: Progress | None = stderr_progress("report")) -> Report:
-    """Write the report of one experiment into `out` (default: `<results_dir>/report/`).
+    """Write the report of one experiment into `out` (default: `<results_dir>/report/`, see `output_folder`).
 
     Example:
         >>> build_report("results/quickstart")  # doctest: +SKIP
     """
     say = progress or (lambda _m: None)
     exp = load_experiment(results_dir)
-    out_dir = Path(out) if out else exp.path / "report"
+    out_dir = output_folder(exp.path, out, "report")
     out_dir.mkdir(parents=True, exist_ok=True)
     rep = Report(out_dir / REPORT_FILE)
-    space = load_space(exp.path / "space.yaml") if (exp.path / "space.yaml").is_file() else None
+    space = read_space(exp.path)
 
     board = _write_leaderboard(exp, by, out_dir, rep)
     scored = board.dropna(subset=[exp.metric]) if not board.empty else board

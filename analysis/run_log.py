@@ -12,10 +12,10 @@ import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .layout import RUN_LOG
+from .location import Where, as_path
 
 LAUNCH, RESUME, END = "launch", "resume", "end"
 # why a run ended
@@ -74,9 +74,9 @@ class RunLog:
         return total
 
 
-def read_run_log(exp: str | Path) -> RunLog:
+def read_run_log(exp: Where) -> RunLog:
     """The runs recorded in an experiment folder; empty for folders made before the run log existed."""
-    path = Path(exp) / RUN_LOG
+    path = as_path(exp) / RUN_LOG
     runs: list[Run] = []
     lines = path.read_text().splitlines() if path.is_file() else []
     for line in lines:

@@ -20,6 +20,7 @@ import pandas as pd
 from trainables.schema import STAGE
 
 from .layout import TIME_ACCOUNT
+from .location import AnyPath, as_path
 
 PLANNED = ("startup", "search", "final", "evaluation", "reserve")
 SPENT = ("startup", "exploring", "promoting", "final", "evaluation", "overhead")
@@ -38,15 +39,15 @@ class TimeAccount:
         return asdict(self)
 
 
-def write_time_account(folder: str | Path, account: TimeAccount) -> Path:
-    path = Path(folder) / TIME_ACCOUNT
+def write_time_account(folder: str | Path, account: TimeAccount) -> AnyPath:
+    path = as_path(str(folder)) / TIME_ACCOUNT  # a local folder or one in object storage
     path.write_text(json.dumps(account.to_dict(), indent=2))
     return path
 
 
-def read_time_account(folder: str | Path) -> TimeAccount | None:
+def read_time_account(folder: str | Path | AnyPath) -> TimeAccount | None:
     """The account, or None for an experiment that is not time-budgeted (or was written before accounts)."""
-    path = Path(folder) / TIME_ACCOUNT
+    path = as_path(str(folder)) / TIME_ACCOUNT  # a local folder or one in object storage
     if not path.is_file():
         return None
     try:

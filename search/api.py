@@ -78,7 +78,13 @@ Source = str | Path | Search
 
 
 def _path(source: Source) -> str:
-    return source.path if isinstance(source, Search) else str(Path(source).expanduser())
+    """The experiment's folder or URI (s3://... stays a URI; a local path is made absolute)."""
+    from analysis.location import as_path
+
+    if isinstance(source, Search):
+        return source.path
+    where = as_path(str(source))
+    return str(where.expanduser().resolve()) if isinstance(where, Path) else str(where)
 
 
 def load(config: dict | str | Path, overrides: list[str] | None = None,
@@ -167,7 +173,7 @@ def run(config: dict | str | Path, *, data: Any = None, progress: str = "auto", 
     what = (f"{cfg.budget.time_budget_s:g} s in all (search, final training, test evaluation)"
             if cfg.budget.mode == "time" else f"{cfg.budget.num_samples} trials")
     print(f"hpsearch: {what} of space {prep.space.name!r} on {cfg.dataset.name} "
-          f"({len(prep.data.y_train)} train / {len(prep.data.y_val)} validation images); results in {prep.path}")
+          f"({len(prep.loaded.y_train)} train / {len(prep.loaded.y_val)} validation images); results in {prep.path}")
     return _interruptible(prep.path, lambda: _launch(prep, verbose, callbacks))
 
 
@@ -196,7 +202,7 @@ def resume(source: Source, *, data: Any = None, num_samples: int | None = None, 
     from .launch import check_resumable, resume_experiment
     from .run_record import time_used
 
-    path = str(Path(_path(source)).resolve())
+    path = _path(source)
     cfg = check_resumable(path)  # a damaged state file fails here, in seconds
     _take_data(cfg, data)
     cfg.budget.num_samples = num_samples or cfg.budget.num_samples

@@ -89,12 +89,14 @@ def _print_time_account(path: str | Path) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from analysis.location import as_path
+
     from .progress_text import render_history, render_line, render_lines, render_state  # no Ray: starts fast
     from .status import from_disk
 
     snap = from_disk(args.results_dir)
     if not args.oneline:
-        print(f"{Path(args.results_dir).resolve()}: {render_state(snap)}")
+        print(f"{as_path(args.results_dir)}: {render_state(snap)}")
         print("\n".join(render_history(snap.runs)))
     print(render_line(snap) if args.oneline else "\n".join(render_lines(snap)))
     if not args.oneline:

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analysis.errors import ExperimentError
-from analysis.experiment_data import load_data, saved_config, settings_for  # noqa: F401 (re-exported)
-from analysis.layout import SPACE_FILE, experiment_folder  # noqa: F401 (re-exported)
+from analysis.experiment_data import data_source, load_data, saved_config, settings_for  # noqa: F401 (re-exported)
+from analysis.layout import SPACE_FILE, experiment_folder, read_space  # noqa: F401 (re-exported)
+from analysis.location import Where, as_path
 from analysis.run_log import LAUNCH, RESUME, read_run_log
-from spaces import Space, load_space, resolve_space
+from spaces import Space, resolve_space
 from trainables.data import TrialData
 from trainables.stages import Ladder
 
@@ -42,14 +43,22 @@ class Prepared:
 
     cfg: ExperimentConfig
     space: Space
-    data: TrialData
+    data: TrialData | None  # loaded to check it, and dropped once the search starts: nodes load their own
     path: str
     started: float = 0.0      # time.time() when preparing began: a time budget counts from here
     test: tuple[Any, Any] | None = None  # the held-out test images and labels (a time-budgeted run tests once)
+    sizes: tuple[int, int] = (0, 0)  # train and validation images
 
     @property
     def test_images(self) -> int:
         return 0 if self.test is None else len(self.test[1])
+
+    @property
+    def loaded(self) -> TrialData:
+        """The train/validation split loaded by `prepare` (a search's `_fit` drops its own reference)."""
+        if self.data is None:
+            raise LaunchError("the data of this prepared search were dropped when its search started")
+        return self.data
 
 
 def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Prepared:
@@ -60,7 +69,8 @@ def prepare(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | No
         log.warning("warning: %s", problem)
     raw, data = load_data(cfg)
     test = (raw.x_test, raw.y_test) if raw.x_test is not None and raw.y_test is not None else None
-    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name), started, test)
+    return Prepared(cfg, space, data, experiment_path(cfg.storage, cfg.name), started, test,
+                    (len(data.y_train), len(data.y_val)))
 
 
 def checked_space(cfg: ExperimentConfig, base_dir: str | Path = ".", space: Space | None = None) -> Space:
@@ -128,6 +138,13 @@ def _refuse_unauthenticated(address: str) -> None:
                           "cluster.allow_unauthenticated: true to join it anyway")
 
 
+def _in_process(cfg: ExperimentConfig) -> bool:
+    """Whether the dataset exists only in this process (arrays given to `search.api.run`)."""
+    from trainables.data.in_memory import ARRAYS
+
+    return cfg.dataset.name == ARRAYS
+
+
 def _trainable(prep: Prepared, ladder: Ladder | None = None) -> Callable[..., Any]:
     from ray import tune
 
@@ -135,7 +152,10 @@ def _trainable(prep: Prepared, ladder: Ladder | None = None) -> Callable[..., An
     from trainables.ray_trainable import train_trial
 
     cfg = prep.cfg
-    fn = tune.with_parameters(train_trial, data=prep.data, settings=settings_for(cfg), metric=cfg.search.metric,
+    # trials get where the data is, not the arrays: each node decodes it once (trainables.node_data); arrays
+    # given from Python exist only in this process, so they travel through the object store instead
+    fn = tune.with_parameters(train_trial, data=prep.data if _in_process(cfg) else data_source(cfg),
+                              settings=settings_for(cfg), metric=cfg.search.metric,
                               builders=registered_builders(), ladder=ladder)
     return tune.with_resources(fn, {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial})
 
@@ -225,7 +245,8 @@ def run_experiment(prep: Prepared, verbose: bool = False, callbacks: list | None
 
 def start_new(prep: Prepared, verbose: bool = False) -> None:
     """Refuse an existing experiment folder, start or join Ray, check the storage: all before the first write."""
-    if "://" not in prep.path and Path(prep.path).exists() and any(Path(prep.path).iterdir()):
+    folder = as_path(prep.path)  # a local folder or one in object storage
+    if folder.is_dir() and any(folder.iterdir()):
         raise LaunchError(f"experiment {prep.path} already exists; resume it with `hpsearch resume {prep.path}`, "
                           "or choose another name with --set name=NEW_NAME")
     _connect_checked(prep.cfg, prep.cfg.address, verbose)
@@ -235,12 +256,20 @@ def start_new(prep: Prepared, verbose: bool = False) -> None:
 
 
 def _fit(tuner: Any, prep: Prepared) -> Any:
-    """Run the search; however it ends, tell Optuna how each trial still RUNNING ended."""
+    """Run the search, each node loading the data; however it ends, tell Optuna how each trial still RUNNING ended."""
+    from trainables.node_data import start_loaders
+
     from .searcher import end_running_trials
 
+    if _in_process(prep.cfg):  # arrays given from Python: the trials have them through the object store
+        loaders = None
+    else:
+        prep.data = None  # the driver holds no dataset during the search
+        loaders = start_loaders(data_source(prep.cfg))
     try:
         return tuner.fit()
     finally:
+        del loaders  # the nodes' copies go with their loaders
         end_running_trials(prep.cfg, prep.path)
 
 
@@ -274,12 +303,14 @@ def check_resumable(path: str | Path) -> ExperimentConfig:
     return cfg
 
 
-def load_prepared(path: str | Path, overrides: list[str] | None = None) -> Prepared:
+def load_prepared(path: Where, overrides: list[str] | None = None) -> Prepared:
     """Re-read a saved experiment's config and space, reload its data (for resume and analysis)."""
-    path = Path(path).expanduser().resolve()
+    path = as_path(path)
     cfg = saved_config(path, overrides)
-    space = load_space(path / SPACE_FILE)
-    prep = prepare(cfg, path, space)
+    space = read_space(path)
+    if space is None:
+        raise LaunchError(f"{path} has no {SPACE_FILE}: it cannot be resumed or analysed")
+    prep = prepare(cfg, ".", space)
     prep.path = str(path)  # the folder may have been moved or copied: results go where it is now
     return prep
 
@@ -310,7 +341,7 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     tune_config = restored_tune_config(tuner)
     base_searcher(tune_config.search_alg).study_dir = prep.path
     tune_config.search_alg.experiment_path = prep.path
-    tune_config.scheduler.replay(recorded_history(Path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
+    tune_config.scheduler.replay(recorded_history(as_path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
     if num_samples is not None:
         tune_config.num_samples = num_samples
         tune_config.search_alg.extend_to = num_samples
@@ -332,7 +363,7 @@ def _check_budgets(prep: Prepared, num_samples: int | None) -> float:
     if num_samples is not None and num_samples < budget.num_samples:
         raise LaunchError(f"--num-samples {num_samples} is below the experiment's {budget.num_samples}")
     used = time_used(prep.path)
-    timed_out = read_run_log(prep.path).finished_by_time_budget if "://" not in prep.path else False
+    timed_out = read_run_log(prep.path).finished_by_time_budget
     if budget.time_budget_s is not None and (timed_out or budget.time_budget_s - used <= SLACK_S):
         raise NothingToResume(f"{prep.path}: finished: its time budget ({budget.time_budget_s:g} s) is used up "
                               f"({used:.0f} s run); nothing to resume. To search longer, launch a new experiment "

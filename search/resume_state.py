@@ -8,16 +8,16 @@ from __future__ import annotations
 import json
 import pickle
 from collections.abc import Iterator
-from pathlib import Path
 
 from analysis.layout import RESULT_FILE, STATE_PATTERNS, TUNER_FILE, newest, read_results
+from analysis.location import AnyPath
 
 
 class DamagedStateError(RuntimeError):
     """A saved search state file that cannot be read; names the file."""
 
 
-def validate_state(exp: Path) -> None:
+def validate_state(exp: AnyPath) -> None:
     """Read every state file Ray will restore from; raise DamagedStateError naming the first bad one."""
     state = newest(exp, STATE_PATTERNS[0])
     if state is None:
@@ -33,13 +33,12 @@ def validate_state(exp: Path) -> None:
         if path is None:
             raise DamagedStateError(f"{exp}: {pattern} is missing")
         try:
-            with open(path, "rb") as f:
-                pickle.load(f)  # noqa: S301 - Ray unpickles it next; resume only experiments you trust
+            pickle.loads(path.read_bytes())  # noqa: S301 - Ray unpickles it next; resume only experiments you trust
         except Exception as e:  # noqa: BLE001 - any failure to read means damaged
             raise DamagedStateError(f"{path}: damaged ({type(e).__name__}: {e})") from None
 
 
-def recorded_history(exp: Path, metric: str) -> Iterator[tuple[str, int, float]]:
+def recorded_history(exp: AnyPath, metric: str) -> Iterator[tuple[str, int, float]]:
     """(trial_id, epoch, metric) of every recorded epoch result, in the order they were reported."""
     rows = []
     for result in exp.glob(f"*/{RESULT_FILE}"):

@@ -12,7 +12,6 @@ from typing import Any
 
 from analysis.errors import ExperimentError
 from analysis.experiment_config import ExperimentConfig
-from analysis.layout import is_uri
 from analysis.run_log import ALL_DONE, END, FAILED, INTERRUPTED, TIME_BUDGET, event_line, read_run_log
 
 from .experiment_dir import append_run_log
@@ -26,8 +25,6 @@ class NothingToResume(ExperimentError):
 
 def time_used(exp_path: str) -> float:
     """Seconds the experiment has run so far, over every launch and resume recorded in its run log."""
-    if is_uri(exp_path):
-        return 0.0  # remote folders: no run log is read back; each resume gets the whole budget
     from analysis.load import load_experiment
 
     exp = load_experiment(exp_path)

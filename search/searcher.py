@@ -1,6 +1,6 @@
 """Where the Optuna searcher (TPE through Ray Tune's OptunaSearch) is built.
 
-The study lives in a SQLite file in the experiment folder (or a URL such as PostgreSQL), so
+The study lives with the results (a journal file, see `study_storage`) or in a database URL, so
 optuna-dashboard can watch it and analysis can use Optuna's tools on it; on resume the study is
 re-opened where the folder is now, and trials a crash left RUNNING are closed.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import math
 import pickle
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import optuna
 from ray.tune.search.optuna import OptunaSearch
 
-from analysis.layout import STUDY_FILE
+from analysis.layout import is_uri
 from spaces import Constant, Space, define_by_run
 from trainables.constraints import Constraint
 from trainables.metrics import DIVERGED, EPOCH, INFEASIBLE, RESOURCE, STOPPED_BY, TOO_SLOW
@@ -27,6 +26,16 @@ from . import _ray_compat as ray_compat
 from ._optuna_compat import live_trial, storage_id
 from .config import ExperimentConfig
 from .study_snapshot import SnapshotSampler
+from .study_storage import (  # noqa: F401 (study_storage, SQLiteConnect re-exported)
+    SQLiteConnect,
+    fetch_journal,
+    fresh_journal,
+    in_results,
+    publish_journal,
+    stage_journal,
+    study_ref,
+    study_storage,
+)
 
 SEED_KEY = "seed"
 
@@ -63,6 +72,7 @@ class TrialAwareOptunaSearch(OptunaSearch):
         self._best_result: dict[str, dict] = {}  # the result of each trial's best epoch (other objectives)
         self._objectives = list(objectives or [(kwargs["metric"], kwargs["mode"])])
         self._constraints = tuple(constraints)
+        self.study_dir: str | None = None  # the experiment folder or URI, where `save` and `restore` find the study
         super().__init__(*args, **kwargs)
 
     def _better(self, a: float, b: float) -> bool:
@@ -155,9 +165,11 @@ class TrialAwareOptunaSearch(OptunaSearch):
         if not self._study_in_experiment:
             return super().save(checkpoint_path)
         state = self.__getstate__()
-        state.pop("study_dir", None)
+        study_dir = state.pop("study_dir", None)
         with open(checkpoint_path, "wb") as f:
             pickle.dump(state, f)
+        if study_dir and is_uri(study_dir):  # Ray uploads its staging folder: the journal goes with this state
+            stage_journal(study_dir, Path(checkpoint_path).parent)
 
     def restore(self, checkpoint_path: str) -> None:
         # Ray may hand us a staged copy of the state file; the study file stays in the experiment
@@ -169,7 +181,9 @@ class TrialAwareOptunaSearch(OptunaSearch):
             return super().restore(checkpoint_path)
         self.__dict__.update(state)
         self.study_dir = study_dir
-        storage = study_storage(str(Path(study_dir) / STUDY_FILE))
+        if is_uri(study_dir):
+            fetch_journal(study_dir)
+        storage = study_storage(study_ref(study_dir))
         name, sampler = ray_compat.optuna_search_identity(self)
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=optuna.pruners.NopPruner())
@@ -189,33 +203,6 @@ def base_searcher(search_alg: Any) -> TrialAwareOptunaSearch:
     while hasattr(search_alg, "searcher"):
         search_alg = search_alg.searcher
     return search_alg
-
-
-class SQLiteConnect:
-    """Opens the study's SQLite file in write-ahead-log mode with `synchronous=NORMAL`.
-
-    Optuna commits every suggested parameter, report and tell separately; in SQLite's default mode each
-    commit waits for the disk (~20 ms), which made a 20-parameter trial cost ~0.4 s of driver time. In WAL
-    mode with NORMAL sync a commit survives a killed process (only a power loss can drop the last ones)
-    and never corrupts the file, at ~2 ms. A class, not a closure, so a pickled storage stays picklable.
-    """
-
-    def __init__(self, path: str, timeout: float = 30) -> None:
-        self.path, self.timeout = path, timeout
-
-    def __call__(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False)
-        con.execute("PRAGMA journal_mode=WAL")  # stays as it was where WAL is unavailable (some network mounts)
-        con.execute("PRAGMA synchronous=NORMAL")
-        return con
-
-
-def study_storage(path_or_url: str) -> optuna.storages.RDBStorage:
-    """Optuna storage: a SQLite file path (fast WAL mode, see SQLiteConnect) or any database URL."""
-    path = path_or_url.removeprefix("sqlite:///")
-    if "://" in path:
-        return optuna.storages.RDBStorage(path_or_url)
-    return optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"creator": SQLiteConnect(path)})
 
 
 def end_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> optuna.trial.TrialState:
@@ -245,10 +232,7 @@ def end_running_trials(cfg: ExperimentConfig, exp_path: str) -> int:
     RUNNING, they would show as running for ever (optuna-dashboard) and count as phantom trials for
     anything that reuses the study. A resume that continues such a trial reopens it (`reopen_trial`).
     """
-    ref = _storage_ref(cfg, exp_path)
-    storage = study_storage(ref) if ref else None
-    if storage is None:
-        return 0  # an in-memory study ended with its process
+    storage = study_storage(study_ref(exp_path, cfg.search.study_storage))
     try:
         study = optuna.load_study(study_name=cfg.name, storage=storage)
     except KeyError:  # the search ended before its study was created
@@ -256,6 +240,8 @@ def end_running_trials(cfg: ExperimentConfig, exp_path: str) -> int:
     running = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     for t in running:
         end_trial(study, t)
+    if running and is_uri(exp_path) and in_results(cfg.search.study_storage):
+        publish_journal(exp_path)  # Ray's last upload came before these ends
     return len(running)
 
 
@@ -282,13 +268,6 @@ def startup_trials(cfg: ExperimentConfig) -> int:
 def warm_start_points(space: Space) -> list[dict[str, Any]]:
     consts = {p.name for p in space.params if isinstance(p, Constant)}
     return [{k: v for k, v in point.items() if k not in consts} for point in space.warm_start]
-
-
-def _storage_ref(cfg: ExperimentConfig, exp_path: str) -> str | None:
-    """The study's SQLite file in the experiment folder, the configured database URL, or None (in memory)."""
-    if cfg.search.study_storage is None and "://" not in exp_path:
-        return str(Path(exp_path) / STUDY_FILE)
-    return cfg.search.study_storage
 
 
 def tpe_sampler(cfg: ExperimentConfig, space: Space) -> optuna.samplers.BaseSampler:
@@ -320,15 +299,18 @@ def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str, staged: b
     # each trial's own training seed: distinct per trial, reproducible from the experiment seed
     space_fn = define_by_run(space, seed_key=SEED_KEY, seed_base=cfg.search.seed * 100_003)
     points = warm_start_points(space) if cfg.search.warm_start else None
-    in_experiment = cfg.search.study_storage is None and "://" not in exp_path
-    storage_ref = _storage_ref(cfg, exp_path)
-    storage = study_storage(storage_ref) if storage_ref else None
+    in_experiment = in_results(cfg.search.study_storage)
+    if in_experiment and is_uri(exp_path):
+        fresh_journal(exp_path)  # a new study: not one an earlier experiment of that URI left on this disk
+    storage = study_storage(study_ref(exp_path, cfg.search.study_storage))
     objectives = [(o.metric, o.mode) for o in cfg.objectives]
     # several objectives: a multi-objective study (one direction each); Ray's TuneConfig and ASHA keep the first
     metric: str | list[str] = [m for m, _ in objectives] if len(objectives) > 1 else cfg.search.metric
     mode: str | list[str] = [d for _, d in objectives] if len(objectives) > 1 else cfg.mode
-    return TrialAwareOptunaSearch(space=space_fn, metric=metric, mode=mode,
-                                  points_to_evaluate=points or None, sampler=sampler, storage=storage,
-                                  study_name=cfg.name, max_epochs=cfg.budget.max_epochs,
-                                  study_in_experiment=in_experiment, objectives=objectives,
-                                  constraints=cfg.constraints, staged=staged)
+    searcher = TrialAwareOptunaSearch(space=space_fn, metric=metric, mode=mode,
+                                      points_to_evaluate=points or None, sampler=sampler, storage=storage,
+                                      study_name=cfg.name, max_epochs=cfg.budget.max_epochs,
+                                      study_in_experiment=in_experiment, objectives=objectives,
+                                      constraints=cfg.constraints, staged=staged)
+    searcher.study_dir = exp_path  # where `save` finds the study (a bucket's journal is staged for upload)
+    return searcher

@@ -66,7 +66,7 @@ def run_timed(prep: Prepared, verbose: bool = False, callbacks: list | None = No
     cfg = prep.cfg
     budget = float(cfg.budget.time_budget_s or 0)
     start_new(prep, verbose)
-    tp = measure_throughput(cfg, prep.space, prep.data, prep.test_images, trial_slots(cfg))
+    tp = measure_throughput(cfg, prep.space, prep.loaded, prep.test_images, trial_slots(cfg))
     plan = plan_budget(budget, time.time() - prep.started, tp, cfg.budget.reduction_factor)
     deadline = prep.started + plan.startup_s + plan.explore_s
     ladder = Ladder(plan.stages, deadline, tp.epoch_seconds, tp.eval_seconds)
@@ -95,7 +95,7 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
     winner, why = staged_winner(prep.path, prep.space)
     epochs = _final_epochs(prep, plan, tp, winner)
     assert prep.test is not None  # load_data gives every dataset a test set
-    data = ExperimentData(prep.data, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
+    data = ExperimentData(prep.loaded, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
     # a hard stop as well: a final slower than measured ends early rather than past the budget
     deadline = prep.started + plan.budget_s - evaluation_seconds(prep, tp) - MARGIN * plan.budget_s / 4
     done = final_model(prep.path, prep.path + "/" + FINAL_DIR, trial_id=winner, epochs=epochs,
@@ -112,7 +112,7 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
 
 def evaluation_seconds(prep: Prepared, tp: Throughput) -> float:
     """The test evaluation and bundle, at the validation speed measured at the start."""
-    return tp.eval_seconds * prep.test_images / max(len(prep.data.y_val), 1) + BUNDLE_S
+    return tp.eval_seconds * prep.test_images / max(len(prep.loaded.y_val), 1) + BUNDLE_S
 
 
 def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> int:
@@ -120,8 +120,8 @@ def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str)
     (the machine is free of trials), against what is left less its test evaluation and the margin."""
     config = trial_config(load_experiment(prep.path), winner)
     settings = replace(settings_for(prep.cfg), num_threads=tp.final_threads, max_epoch_seconds=None)
-    per_image, per_val = step_seconds(config, prep.data, settings)
-    epoch_s = per_image * (len(prep.data.y_train) + len(prep.data.y_val)) + per_val * FINAL_WATCH_IMAGES
+    per_image, per_val = step_seconds(config, prep.loaded, settings)
+    epoch_s = per_image * (len(prep.loaded.y_train) + len(prep.loaded.y_val)) + per_val * FINAL_WATCH_IMAGES
     evaluation = per_val * prep.test_images + BUNDLE_S
     # half the margin: the deadline of the final training itself (see _final) keeps it from overrunning
     left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s / 2

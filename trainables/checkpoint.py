@@ -6,6 +6,7 @@ weights without ever looking for the backbone's original pretrained weights.
 """
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,11 +84,15 @@ def save_state(state: TrialState, folder: str | Path) -> None:
     torch.save(state.to_dict(), Path(folder) / STATE_FILE)
 
 
-def load_state(folder: str | Path) -> TrialState | None:
-    """The saved state, or None (with a warning) if the checkpoint is missing or damaged."""
-    path = Path(folder) / STATE_FILE
+def load_state(folder: Any) -> TrialState | None:
+    """The saved state, or None (with a warning) if the checkpoint is missing or damaged.
+
+    `folder`: a path, or a folder in object storage (`analysis.location.RemotePath`, read whole).
+    """
+    path = Path(folder) / STATE_FILE if isinstance(folder, (str, Path)) else folder / STATE_FILE
     try:
-        return TrialState.from_dict(torch.load(path, map_location="cpu", weights_only=True))
+        data = io.BytesIO(path.read_bytes())
+        return TrialState.from_dict(torch.load(data, map_location="cpu", weights_only=True))
     except Exception as e:  # noqa: BLE001 - any damage means "start this trial from scratch"
         log.warning("checkpoint %s is unreadable (%s: %s); the trial restarts from scratch", path, type(e).__name__, e)
         return None

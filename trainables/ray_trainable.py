@@ -14,6 +14,7 @@ from typing import Any
 
 from .checkpoint import TrialState, load_state, save_state
 from .data import TrialData
+from .data.source import DataSource
 from .loop import TrainSettings, run
 from .metrics import EpochReport
 from .models.builders import Builder, register_builders
@@ -23,10 +24,12 @@ from .stages import Ladder, run_ladder
 ERROR_FILE = "hpsearch_error.txt"
 
 
-def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings, metric: str = "val_acc",
-                builders: Mapping[str, Builder] | None = None, ladder: Ladder | None = None) -> None:
+def train_trial(config: dict[str, Any], data: TrialData | DataSource, settings: TrainSettings,
+                metric: str = "val_acc", builders: Mapping[str, Builder] | None = None,
+                ladder: Ladder | None = None) -> None:
     """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`.
 
+    `data`: the arrays themselves, or a `DataSource` that this node's loader decodes once (`node_data`).
     `builders`: the model builders registered on the driver (Python callables of a custom model).
     With `ladder`, the trial climbs its stages (`trainables.stages`) instead of one training of max_epochs.
     """
@@ -34,7 +37,11 @@ def train_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings
     from ray import tune
 
     register_builders(builders)
+    from .node_data import node_trial_data
+
     node = ray.get_runtime_context().get_node_id()
+    if isinstance(data, DataSource):
+        data = node_trial_data(data)
     start = _restored_state()
     last_epoch = (start.epoch + (ladder.epoch_offset(start.stage) if ladder else 0)) if start else 0
 

@@ -24,11 +24,13 @@ def _ranked_ids(exp: Experiment, by: str, top: int) -> list[str]:
 
 
 def _importance(exp: Experiment, by: str) -> Any:
-    from spaces import load_space
-
     from ..importance import param_importances
+    from ..layout import read_space
 
-    return param_importances(exp, load_space(exp.path / "space.yaml"), by)
+    space = read_space(exp.path)
+    if space is None:
+        raise ValueError(f"{exp.path}: no space.yaml, so no parameter importances")
+    return param_importances(exp, space, by)
 
 
 def _evaluation(exp: Experiment, by: str, trial: str | None) -> Any:

@@ -9,6 +9,7 @@ import pytest
 from analysis import load_experiment
 from analysis.load import COMPLETED, STOPPED_ASHA, read_results
 from search.cli import main
+from search.study_storage import load_experiment_study
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_optuna_study_matches_what_trials_received(finished):
 
     from spaces import get_preset
 
-    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{finished / 'optuna.db'}")
+    study = load_experiment_study(finished, "e2e")
     assert len(study.trials) == 6
     assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
     configs = {json.loads(p.read_text())["seed"]: json.loads(p.read_text()) for p in finished.glob("trial_*/params.json")}
@@ -101,7 +102,6 @@ def test_leaderboard_of_a_non_experiment_is_a_clear_error(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_resume_num_samples_grows_a_finished_search(finished):
-    import optuna
 
     before = {p.parent.name: p.read_bytes() for p in finished.glob("trial_*/result.json")}
     assert len(before) == 6
@@ -109,6 +109,6 @@ def test_resume_num_samples_grows_a_finished_search(finished):
     after = {p.parent.name: p.read_bytes() for p in finished.glob("trial_*/result.json")}
     assert len(after) == 10
     assert {k: after[k] for k in before} == before, "the first 6 trials are untouched"
-    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{finished / 'optuna.db'}")
+    study = load_experiment_study(finished, "e2e")
     assert len(study.trials) == 10
     assert load_experiment(finished).config["budget"]["num_samples"] == 10

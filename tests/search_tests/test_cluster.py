@@ -163,3 +163,51 @@ def test_a_reused_worker_that_died_with_its_node_costs_a_retry_not_the_trial(tmp
     assert (tmp_path / "ran0").read_text() == worker.node_id
     [errors] = (tmp_path / "results" / "gated").glob("*i=1*/error.txt")
     assert errors.read_text().count("Failure #") == 1, "trial 1 was handed the dead worker: one failure, one retry"
+
+
+def peak_running(exp: Path, name: str, proc: subprocess.Popen) -> int:
+    """Most Optuna trials RUNNING at once, read from the default (journal) study while the driver writes it."""
+    import optuna
+
+    from search.study_storage import load_experiment_study
+
+    peak = 0
+    while proc.poll() is None:
+        try:
+            study = load_experiment_study(exp, name)
+        except (KeyError, FileNotFoundError, ValueError):  # not created yet, or the folder not yet made
+            time.sleep(0.2)
+            continue
+        peak = max(peak, len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))))
+        time.sleep(0.2)
+    return peak
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cluster", [2], indirect=True)
+def test_eight_concurrent_trials_on_three_raylets_lose_no_study_trial(tmp_path, fashion_dir, cluster):
+    """8 trials at once over 3 raylets, the study in its default storage (the journal file) read by this
+    process while the driver writes it: each Ray trial is one Optuna trial, none lost, none duplicated."""
+    import optuna
+
+    from search.study_storage import load_experiment_study
+
+    cluster.add_node(num_cpus=3)
+    cluster.add_node(num_cpus=3)
+    exp_yaml = experiment(tmp_path, fashion_dir, "conc", subset=300, epochs=1, samples=8, concurrent=8)
+    exp = tmp_path / "results" / "conc"
+    proc = start(exp_yaml, cluster.address)
+    peak = peak_running(exp, "conc", proc)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out
+    assert "database is locked" not in out
+    assert peak >= 8, f"at most {peak} trials ran at once"
+    assert (exp / "optuna.journal").is_file() and not (exp / "optuna.db").exists()
+    study = load_experiment_study(exp, "conc")
+    assert sorted(t.number for t in study.trials) == list(range(8))
+    assert {t.state for t in study.trials} == {optuna.trial.TrialState.COMPLETE}
+    # seed = experiment seed * 100003 + trial number (seed 0): each Ray trial names its Optuna trial
+    received = {json.loads(p.read_text())["seed"]: json.loads(p.read_text()) for p in exp.glob("trial_*/params.json")}
+    assert sorted(received) == list(range(8))
+    for t in study.trials:
+        assert t.params == {k: v for k, v in received[t.number].items() if k not in ("seed", "family")}

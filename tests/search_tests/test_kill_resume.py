@@ -17,6 +17,7 @@ from analysis import load_experiment
 from analysis.load import COMPLETED, STOPPED_ASHA
 from search.experiment_dir import read_results
 from search.resume_state import newest
+from search.study_storage import load_experiment_study
 
 ROOT = Path(__file__).resolve().parents[2]
 NUM_SAMPLES = 6
@@ -109,7 +110,7 @@ def test_sigkill_then_resume_finishes_exactly_the_budget(tmp_path, fashion_dir, 
         epochs = [r["epoch"] for r in read_results(result)]
         assert epochs[0] == 1 and max(epochs) <= 3
         assert all(b >= a for a, b in zip(epochs, epochs[1:])), f"epochs restarted in {result}: {epochs}"
-    study = optuna.load_study(study_name="killed", storage=f"sqlite:///{exp / 'optuna.db'}")
+    study = load_experiment_study(exp, "killed")
     assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
 
     # a second resume of the finished search launches nothing

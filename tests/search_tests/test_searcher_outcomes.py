@@ -9,6 +9,7 @@ import pytest
 
 from search.config import parse_config
 from search.searcher import build_searcher
+from search.study_storage import load_experiment_study
 from spaces import get_preset
 
 S = optuna.trial.TrialState
@@ -71,7 +72,7 @@ def test_a_search_ended_by_its_deadline_leaves_no_trial_running_in_optuna(tmp_pa
                                        "time_budget_s": 40, "max_epoch_seconds": None},
                                resources={"cpus_per_trial": 1, "max_concurrent": 2})
     assert main(["run", str(exp_yaml)]) == 0
-    study = optuna.load_study(study_name="deadline", storage=f"sqlite:///{tmp_path / 'results' / 'deadline' / 'optuna.db'}")
+    study = load_experiment_study(tmp_path / 'results' / 'deadline', "deadline")
     assert study.trials, "the search created trials"
     assert [t.number for t in study.trials if t.state == S.RUNNING] == []
     for t in study.trials:
@@ -92,7 +93,7 @@ def test_every_running_trial_is_ended_by_what_it_reported(tmp_path: Path) -> Non
     searcher.suggest("done")
     searcher.on_trial_complete("done", epoch(4, 0.6))
     assert end_running_trials(cfg, str(tmp_path)) == 2
-    study = optuna.load_study(study_name="ended", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    study = load_experiment_study(tmp_path, "ended")
     by_values = {len(t.intermediate_values): t for t in study.trials}
     assert by_values[2].state == S.PRUNED and by_values[2].intermediate_values == {1: 0.4, 2: 0.5}
     assert by_values[0].state == S.FAIL
@@ -116,7 +117,7 @@ def test_a_resumed_trial_that_the_last_run_ended_continues_as_a_reopened_copy(tm
     resumed.restore(str(tmp_path / "searcher-state.pkl"))
     resumed.on_trial_result("cut", epoch(2, 0.5))
     resumed.on_trial_complete("cut", epoch(4, 0.6))
-    study = optuna.load_study(study_name="again", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
+    study = load_experiment_study(tmp_path, "again")
     ended, copy = study.trials
     assert ended.state == S.PRUNED and ended.intermediate_values == {1: 0.4}
     assert copy.state == S.COMPLETE and copy.value == 0.6 and copy.params == ended.params

@@ -1,17 +1,21 @@
-"""The Optuna study file: fast (WAL, synchronous=NORMAL) and still keeps every commit when the process is killed."""
+"""The Optuna study storage: a journal file by default (many writers, shared filesystems), SQLite (WAL,
+synchronous=NORMAL) for older experiments; both keep every commit when the process is killed."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import optuna
 import sqlalchemy
 
 from search.searcher import study_storage
+from search.study_storage import load_experiment_study, study_ref
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,8 +75,9 @@ def test_pickled_searcher_never_touches_the_launch_folders_study(tmp_path: Path)
     searcher.suggest("t1")
     searcher.save(str(launch / "searcher-state.pkl"))
     tuner_pkl = pickle.dumps(searcher)
-    before = {p.name: p.read_bytes() for p in launch.iterdir() if p.name.startswith("optuna.db")}
-    assert "optuna.db" in before
+    before = {p.name: p.read_bytes() for p in launch.iterdir() if p.name.startswith("optuna.")}
+    assert "optuna.journal" in before
+    launched = [t.params for t in searcher._ot_study.trials]
 
     moved = tmp_path / "moved"
     launch.rename(moved)  # the launch folder is gone: opening its study file would fail or create one
@@ -82,5 +87,50 @@ def test_pickled_searcher_never_touches_the_launch_folders_study(tmp_path: Path)
     restored.study_dir = str(moved)
     restored.restore(str(moved / "searcher-state.pkl"))
     assert not launch.exists()
-    assert [t.params for t in restored._ot_study.trials] == [t.params for t in searcher._ot_study.trials]
+    assert [t.params for t in restored._ot_study.trials] == launched
     assert restored._ot_trials["t1"]._trial_id == searcher._ot_trials["t1"]._trial_id
+
+
+def _write_trials(path: str, writer: int, n: int, start: Any) -> None:
+    """One writer process: `n` trials into the shared study, each valued writer * 1000 + i."""
+    start.wait()  # every writer starts at once
+    study = optuna.load_study(study_name="shared", storage=study_storage(path))
+    for i in range(n):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        t.report(i / n, 1)
+        study.tell(t, writer * 1000 + i)
+
+
+def test_concurrent_writer_processes_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    """8 processes write one default (journal) study at once: every trial recorded once, numbered once."""
+    path = study_ref(str(tmp_path))
+    assert path.endswith("optuna.journal")
+    optuna.create_study(study_name="shared", storage=study_storage(path), direction="maximize")
+    ctx = multiprocessing.get_context("fork")  # optuna already imported: the writers start in milliseconds
+    start, writers, per_writer = ctx.Barrier(8), 8, 15
+    procs = [ctx.Process(target=_write_trials, args=(path, w, per_writer, start)) for w in range(writers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * writers  # a "database is locked" or any error fails its writer
+    trials = optuna.load_study(study_name="shared", storage=study_storage(path)).trials
+    assert sorted(t.number for t in trials) == list(range(writers * per_writer))
+    assert sorted(t.value for t in trials) == sorted(w * 1000 + i for w in range(writers) for i in range(per_writer))
+    assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
+    assert all(len(t.intermediate_values) == 1 and "x" in t.params for t in trials)
+
+
+def test_default_study_is_a_journal_and_an_old_experiments_sqlite_file_is_kept(tmp_path: Path) -> None:
+    new, old = tmp_path / "new", tmp_path / "old"
+    new.mkdir()
+    old.mkdir()
+    assert isinstance(study_storage(study_ref(str(new))), optuna.storages.JournalStorage)
+    assert study_ref(str(new), "journal") == str(new / "optuna.journal")
+    assert study_ref(str(new), "sqlite") == str(new / "optuna.db")
+    optuna.create_study(study_name="o", storage=f"sqlite:///{old / 'optuna.db'}")  # made by an older hpsearch
+    assert study_ref(str(old)) == str(old / "optuna.db")
+    assert isinstance(study_storage(study_ref(str(old))), optuna.storages.RDBStorage)
+    assert study_ref(str(new), "postgresql://u@h/db") == "postgresql://u@h/db"
+    assert load_experiment_study(old, "o").study_name == "o"

@@ -10,6 +10,7 @@ from analysis import leaderboard, load_experiment
 from search.cli import main
 from search.experiment_dir import read_results
 from search.status import STOPPED, from_disk
+from search.study_storage import load_experiment_study
 
 SPACE = """
 name: slow_or_not
@@ -55,7 +56,7 @@ def test_a_too_slow_trial_stops_within_seconds_and_the_search_goes_on(tmp_path, 
     assert not list((exp_dir / f"trial_{slow['trial_id']}").glob("checkpoint_*"))
     assert fast["ended"] == "completed" and fast["epochs"] == 2
     assert leaderboard(exp).iloc[0]["trial_id"] == fast["trial_id"]
-    study = optuna.load_study(study_name="slow", storage=f"sqlite:///{exp_dir / 'optuna.db'}")
+    study = load_experiment_study(exp_dir, "slow")
     by_filters = {t.params["filters_1"]: t.state for t in study.trials}
     assert by_filters == {256: optuna.trial.TrialState.PRUNED, 8: optuna.trial.TrialState.COMPLETE}
     assert from_disk(exp_dir).count(STOPPED) == 1

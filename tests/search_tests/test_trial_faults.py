@@ -9,6 +9,7 @@ import pytest
 from analysis import leaderboard, load_experiment
 from search.cli import main
 from search.experiment_dir import read_results
+from search.study_storage import load_experiment_study
 
 SPACE = """
 name: faults
@@ -50,6 +51,6 @@ def test_diverged_and_oom_trials(tmp_path, make_experiment, fashion_dir, ray_ses
     assert ok_t["ended"] == "completed" and ok_t["epochs"] == 3
     board = leaderboard(exp)
     assert board.iloc[0]["trial_id"] == ok_t["trial_id"] and math.isfinite(board.iloc[0]["val_acc"])
-    study = optuna.load_study(study_name="faults", storage=f"sqlite:///{exp_dir / 'optuna.db'}")
+    study = load_experiment_study(exp_dir, "faults")
     states = [t.state for t in study.trials]
     assert states.count(optuna.trial.TrialState.FAIL) == 3 and states.count(optuna.trial.TrialState.COMPLETE) == 1

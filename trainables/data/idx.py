@@ -36,7 +36,8 @@ def read_idx(path: str | Path) -> np.ndarray:
     expected = int(np.prod(shape)) * dt.itemsize
     if len(raw) - header != expected:
         raise DataError(f"{path}: IDX body has {len(raw) - header} bytes, header declares {expected} for shape {shape}")
-    return np.frombuffer(raw, dtype=dt, offset=header).reshape(shape).astype(dt.newbyteorder("="))
+    # native-order data (uint8 images) is used in place: a gigabyte dataset is not copied once more
+    return np.frombuffer(raw, dtype=dt, offset=header).reshape(shape).astype(dt.newbyteorder("="), copy=False)
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:
