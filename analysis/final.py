@@ -158,6 +158,14 @@ def _write_bundle(folder: Path, fit: Retrained, config: dict[str, Any], d: Trial
                   "probability": ev.probs.max(1)}).to_csv(folder / PREDICTIONS, index=False)
 
 
+def _retraining_data(base: ExperimentData, planned_epochs: int | None, num_threads: int | None) -> ExperimentData:
+    """The data with the retraining's settings: a planned length the schedule spans exactly, and its threads."""
+    settings = base.settings
+    if planned_epochs is not None:
+        settings = replace(settings, max_epochs=planned_epochs, schedule_epochs=planned_epochs)
+    return replace(base, settings=replace(settings, num_threads=num_threads or settings.num_threads))
+
+
 def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id: str | None = None,
                 by: str = "best", progress: Progress | None = stderr_progress("final"), pick: str | None = None,
                 epochs: int | None = None, num_threads: int | None = None,
@@ -183,11 +191,7 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
         epochs = int(row["best_epoch"]) if by == "best" else int(row["epochs"])
     config = trial_config(exp, trial_id)
     say(f"loading data of {exp.path}")
-    base = data or load_experiment_data(exp.path)
-    settings = base.settings
-    if planned:  # the schedule spans exactly the planned length
-        settings = replace(settings, max_epochs=epochs, schedule_epochs=epochs)
-    base = replace(base, settings=replace(settings, num_threads=num_threads or settings.num_threads))
+    base = _retraining_data(data or load_experiment_data(exp.path), epochs if planned else None, num_threads)
     d = base.data
     x = np.concatenate([d.x_train, d.x_val])
     y = np.concatenate([d.y_train, d.y_val])

@@ -73,8 +73,10 @@ class SnapshotSampler(BaseSampler):
 
     def _study_view(self, study: optuna.Study, trial: FrozenTrial) -> Any:
         if self._view is None or self._number != trial.number or self._view._study is not study:
-            trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
-            self._view = _StudyView(study, bounded(trials, self.history, study.direction))
+            trials = study.get_trials(deepcopy=False)
+            # a multi-objective study has no single "best": its whole history is kept
+            kept = bounded(trials, self.history, study.direction) if len(study.directions) == 1 else trials
+            self._view = _StudyView(study, kept)
             self._number = trial.number
         return self._view
 
