@@ -193,7 +193,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     space = checked_space(cfg, Path(args.experiment).parent)
     for problem in missing_weights(space, cfg.pretrained_weights):
         print(f"warning: {problem}", file=sys.stderr)
-    print(f"{args.experiment}: valid ({cfg.budget.num_samples} trials, space {space.name!r}, "
+    budget = (f"a {cfg.budget.time_budget_s:g} s time budget" if cfg.budget.mode == "time"
+              else f"{cfg.budget.num_samples} trials")
+    print(f"{args.experiment}: valid ({budget}, space {space.name!r}, "
           f"{len(space.params)} parameters, dataset {cfg.dataset.name})")
     return 0
 
