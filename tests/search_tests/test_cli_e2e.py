@@ -46,7 +46,7 @@ def test_run_writes_every_trial_and_asha_stops_some(finished):
 
 @pytest.mark.slow
 def test_optuna_study_matches_what_trials_received(finished):
-    """The study in optuna.db records, per trial, exactly the config the trainable got (minus constants)."""
+    """The study (optuna.journal) records, per trial, exactly the config the trainable got (minus constants)."""
     import optuna
 
     from spaces import get_preset

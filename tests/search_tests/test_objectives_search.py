@@ -20,6 +20,7 @@ from analysis.report import build_report
 from search.cli import main
 from search.config import load_config
 from search.launch import prepare, run_experiment
+from search.study_storage import load_experiment_study
 
 LIMIT = 100_000
 SPACE = """
@@ -75,7 +76,7 @@ def test_a_trial_over_the_bound_never_trains_and_optuna_records_it_infeasible(se
     for t, rows in over.items():  # one report, at epoch 0, with no training numbers and no checkpoint
         assert [r["epoch"] for r in rows] == [0] and rows[0]["stopped_by"] == "infeasible", rows
         assert "train_loss" not in rows[0] and not list((searched / f"trial_{t}").glob("checkpoint_*"))
-    study = optuna.load_study(study_name="mo", storage=f"sqlite:///{searched}/optuna.db")
+    study = load_experiment_study(searched, "mo")
     assert study.directions == [optuna.study.StudyDirection.MAXIMIZE, optuna.study.StudyDirection.MINIMIZE]
     for t in study.trials:
         violation = t.constraints[f"param_count <= {LIMIT:g}"]

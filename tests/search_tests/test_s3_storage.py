@@ -54,7 +54,10 @@ def s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, st
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.Popen:
-    full = {**os.environ, **env, "PYTHONPATH": str(ROOT), "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0"}
+    # Ray uploads its experiment state every second (default: adaptive, tens of seconds), so the kill below
+    # happens right after the first trial ends, not after a fast machine has finished them all
+    full = {**os.environ, **env, "PYTHONPATH": str(ROOT), "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
+            "TUNE_GLOBAL_CHECKPOINT_S": "1"}
     return subprocess.Popen([sys.executable, "-m", "search.cli", *args], cwd=ROOT, env=full, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -84,7 +87,7 @@ def test_search_in_s3_survives_a_driver_kill_and_is_read_from_the_bucket(tmp_pat
         "name": "exp", "storage": "s3://hpsearch-test", "space": "lenet5",
         "dataset": {"name": "fashion_mnist", "data_dir": str(fashion_dir), "train_subset": 600, "val_fraction": 0.2},
         "budget": {"num_samples": NUM_SAMPLES, "max_epochs": 2, "grace_period": 1, "reduction_factor": 2},
-        "search": {"seed": 3}, "resources": {"cpus_per_trial": 1, "max_concurrent": 2},
+        "search": {"seed": 3}, "resources": {"cpus_per_trial": 1, "max_concurrent": 1},  # one at a time: time to kill
     }))
     exp = as_path(EXP)
     assert isinstance(exp, RemotePath)

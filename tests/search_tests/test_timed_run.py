@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-import optuna
 import pandas as pd
 import pytest
 
@@ -14,6 +13,7 @@ from analysis.bundle import META, PREDICTIONS, load_bundle
 from analysis.time_account import PLANNED, SPENT, read_time_account
 from search.config import load_config
 from search.launch import prepare, run_experiment
+from search.study_storage import load_experiment_study
 
 BUDGET_S = 60.0
 
@@ -48,6 +48,6 @@ def test_a_time_budget_alone_ends_within_five_percent_with_a_tested_bundle(make_
 
     # Optuna was told one value per completed stage, never a mid-stage one
     stages = len(account.plan["stages"])
-    study = optuna.load_study(study_name="timed", storage=f"sqlite:///{folder}/optuna.db")
+    study = load_experiment_study(folder, "timed")
     assert len(study.trials) >= 2
     assert all(len(t.intermediate_values) <= stages for t in study.trials)
