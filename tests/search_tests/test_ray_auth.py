@@ -30,14 +30,14 @@ def env_with(**auth: str) -> dict[str, str]:
 
 
 def client_connects(address: str, **auth: str) -> bool:
-    """Whether a Ray client with this authentication joins within 20 s (a refused one errors, or keeps retrying).
+    """Whether a Ray client with this authentication joins within 10 s (a refused one errors, or keeps retrying).
 
     A refused client retries until the timeout (the two refused clients made this test take 95 s with a
-    40 s wait), and a client that Ray lets in joins within seconds, so a longer wait only costs suite time.
+    40 s wait), and a client that Ray lets in joins within a few seconds, so a longer wait only costs suite time.
     """
     try:
         r = subprocess.run([sys.executable, "-c", CONNECT, address], env=env_with(**auth), capture_output=True,
-                           text=True, timeout=20)
+                           text=True, timeout=10)
     except subprocess.TimeoutExpired:
         return False
     return r.returncode == 0 and "CONNECTED" in r.stdout

@@ -17,7 +17,7 @@ from trainables.schedules import step_schedule
 from trainables.trial_config import parse_trial_config
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-N_CONFIGS = 300
+N_CONFIGS = 150
 # residual nets cost more per step than the other presets' models; 30 samples still cover every choice
 CONFIGS_OF = {"resnet_cpu": 30}
 
