@@ -75,7 +75,10 @@ def test_bad_builders_kill_resume_report_and_final_of_a_custom_model(tmp_path, f
             assert t["ended"] in (COMPLETED, STOPPED_ASHA) and not t["error"], t
             epochs = [r["epoch"] for r in read_results(Path(t["trial_dir"]) / "result.json")]
             assert epochs[0] == 1 and all(b == a + 1 for a, b in zip(epochs, epochs[1:])), epochs
-    assert (trials["ended"] == ERRORED).sum() == 2  # the four warm starts: two good builders, two bad
+    # the warm starts hold two bad builders; a driver killed right after a proposal may have the resumed
+    # searcher sample the fourth configuration instead of replaying it, so count the bad builders that ran
+    bad = trials["config/builder"].isin(list(EXPECTED_ERRORS))
+    assert (trials["ended"] == ERRORED).sum() == bad.sum() >= 2 and (~bad).sum() >= 1
 
     report = build_report(exp, progress=None)
     assert report.html.is_file() and report.evaluations and report.evaluations[0].config["family"] == "custom"
