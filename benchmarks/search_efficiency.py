@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.quick:
         # long enough for a trial's worker to start and finish an epoch on a busy 2-core machine
         args.budget, args.seeds, args.space, args.train_subset, args.max_epochs, args.test_images = \
-            20, [0], "lenet5", 300, 1, 500
+            14, [0], "lenet5", 300, 1, 500
     runs = run_all(args)
     merged_from = None
     if args.merge:

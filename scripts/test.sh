@@ -7,4 +7,5 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &
   # report tests open the HTML report in headless Chromium
   apt-get install -y -qq chromium >/dev/null 2>&1 || echo "chromium unavailable; report screenshot test will fail"
 fi
-exec python3 -m pytest -q "$@"
+# the slowest tests are listed at the end, so a CI log shows where the suite's time went
+exec python3 -m pytest -q --durations=25 "$@"

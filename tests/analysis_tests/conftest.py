@@ -20,6 +20,7 @@ import yaml
 from tests.conftest import synthetic_images
 
 ROOT = Path(__file__).resolve().parents[2]
+INTERRUPTED_BUDGET = 60  # trials asked of the search that `interrupted_exp` kills
 
 
 def write_experiment(folder: Path, name: str, **sections) -> Path:
@@ -90,10 +91,13 @@ def errored_exp(tmp_path_factory, ray_session, tiny_idx_dir) -> Path:
 
 @pytest.fixture(scope="session")
 def interrupted_exp(tmp_path_factory, fashion_dir) -> Path:
-    """A search killed mid-run (SIGKILL to the CLI's process group): no clean shutdown at all."""
+    """A search killed mid-run (SIGKILL to the CLI's process group): no clean shutdown at all.
+
+    Its budget is far more trials than can finish in the second between the first checkpoint and the kill,
+    so the search is always cut short (with 8 trials, a fast machine finished them all in that second)."""
     folder = tmp_path_factory.mktemp("interrupted")
     yml = write_experiment(folder, "interrupted", dataset={"data_dir": str(fashion_dir)},
-                           budget={"num_samples": 8, "max_epochs": 3},
+                           budget={"num_samples": INTERRUPTED_BUDGET, "max_epochs": 3},
                            resources={"max_concurrent": 1})
     exp = folder / "results" / "interrupted"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -17,7 +17,7 @@ from analysis.figures import best_so_far_data, rungs_data, size_data
 from analysis.load import ERRORED, UNFINISHED
 from analysis.report import build_report
 
-from .conftest import run_cli
+from .conftest import INTERRUPTED_BUDGET, run_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -63,7 +63,7 @@ def test_report_finished(finished_exp, tmp_path):
 @pytest.mark.slow
 def test_report_interrupted(interrupted_exp, tmp_path):
     exp = load_experiment(interrupted_exp)
-    assert (exp.trials["ended"] == UNFINISHED).any() or len(exp.trials) < 8  # it really was cut short
+    assert (exp.trials["ended"] == UNFINISHED).any() or len(exp.trials) < INTERRUPTED_BUDGET  # really cut short
     rep, html = check_report(interrupted_exp, tmp_path)
     assert "curves" in rep.figures and "confusion" in rep.figures
 

@@ -66,10 +66,10 @@ def test_a_search_ended_by_its_deadline_leaves_no_trial_running_in_optuna(tmp_pa
     from search.cli import main
 
     exp_yaml = make_experiment("deadline", dataset={"data_dir": str(fashion_dir), "train_subset": 1000},
-                               # far more epochs than 40 s allow, even on an idle machine (a LeNet epoch on
+                               # far more epochs than 15 s allow, even on an idle machine (a LeNet epoch on
                                # 900 images takes well under a second): the deadline must cut every trial
                                budget={"num_samples": 4, "max_epochs": 5000, "grace_period": 5000,
-                                       "time_budget_s": 40, "max_epoch_seconds": None},
+                                       "time_budget_s": 15, "max_epoch_seconds": None},
                                resources={"cpus_per_trial": 1, "max_concurrent": 2})
     assert main(["run", str(exp_yaml)]) == 0
     study = load_experiment_study(tmp_path / 'results' / 'deadline', "deadline")
