@@ -22,3 +22,8 @@ def storage_id(trial: Any) -> int:
 def live_trial(study: optuna.Study, trial_storage_id: int) -> optuna.trial.Trial:
     """The `Trial` handle through which a running trial reports and is told (public class, internal id)."""
     return optuna.trial.Trial(study, trial_storage_id)
+
+
+def queued_params(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """The parameters a WAITING trial was enqueued with (`Study.enqueue_trial` keeps them in a system attribute)."""
+    return dict(trial.system_attrs.get("fixed_params") or {})

@@ -91,6 +91,20 @@ def optuna_search_reopen(searcher: Any, storage: Any, study: Any, trials: dict[s
     searcher._storage, searcher._ot_study, searcher._ot_trials = storage, study, trials
 
 
+def optuna_search_space(searcher: Any) -> Any:
+    """The define-by-run function (or parameter dict) the searcher samples."""
+    return searcher._space
+
+
+def set_generator_counter(generator: Any, created: int) -> None:
+    """How many trials a restored generator has created (it names new trials from it and stops at its budget)."""
+    generator._counter = created
+
+
+def generator_counter(generator: Any) -> int:
+    return generator._counter
+
+
 def optuna_search_identity(searcher: Any) -> tuple[str, Any]:
     """(study name, sampler) the searcher was built with, to re-open its study."""
     return searcher._study_name, searcher._sampler

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.errors import ExperimentError
 from analysis.experiment_data import data_source, load_data, saved_config, settings_for  # noqa: F401 (re-exported)
-from analysis.layout import SPACE_FILE, experiment_folder, read_space  # noqa: F401 (re-exported)
+from analysis.layout import SPACE_FILE, experiment_folder, read_space, read_trial_states  # noqa: F401 (re-exported)
 from analysis.location import Where, as_path
 from analysis.run_log import LAUNCH, RESUME, read_run_log
 from spaces import Space, resolve_space
@@ -339,7 +339,10 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     # Tuner.restore re-reads the TuneConfig pickled at launch; reach into it to hand the restored run
     # what Ray does not save: ASHA's rungs, and a larger budget when asked for
     tune_config = restored_tune_config(tuner)
+    recorded = read_trial_states(as_path(prep.path))  # the experiment state Ray restores from
     base_searcher(tune_config.search_alg).study_dir = prep.path
+    base_searcher(tune_config.search_alg).ray_trials = recorded
+    tune_config.search_alg.recorded_trials = len(recorded)
     tune_config.search_alg.experiment_path = prep.path
     tune_config.scheduler.replay(recorded_history(as_path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
     if num_samples is not None:

@@ -13,15 +13,27 @@ from typing import Any
 
 from ray.tune.search import SearchGenerator
 
-from ._ray_compat import extend_generator_budget, generator_budget, generator_storage, set_generator_storage
+from ._ray_compat import (
+    extend_generator_budget,
+    generator_budget,
+    generator_counter,
+    generator_storage,
+    set_generator_counter,
+    set_generator_storage,
+)
 
 
 class ExtendableSearchGenerator(SearchGenerator):
     extend_to: int | None = None          # raise the total budget to this many trials
     experiment_path: str | None = None    # where the experiment folder is now
+    recorded_trials: int | None = None    # trials in Ray's experiment state, read by `resume_experiment`
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
+        if self.recorded_trials is not None and self.recorded_trials != generator_counter(self):
+            # its state file and Ray's experiment state were saved or uploaded at different moments (a kill
+            # in between): Ray's record of the trials decides, or the resumed search misses its budget
+            set_generator_counter(self, self.recorded_trials)
         if self.extend_to is not None and self.extend_to > generator_budget(self):
             extend_generator_budget(self, self.extend_to)
         if self.experiment_path is not None:

@@ -25,6 +25,7 @@ from trainables.ray_trainable import ERROR_KEY
 from . import _ray_compat as ray_compat
 from ._optuna_compat import live_trial, storage_id
 from .config import ExperimentConfig
+from .searcher_reconcile import reconcile
 from .study_snapshot import SnapshotSampler
 from .study_storage import (  # noqa: F401 (study_storage, SQLiteConnect re-exported)
     SQLiteConnect,
@@ -61,6 +62,8 @@ class TrialAwareOptunaSearch(OptunaSearch):
     A staged trial that could not start its first stage before the deadline reported no value: FAIL,
     which TPE leaves out (it says nothing about the configuration).
     """
+
+    ray_trials: dict[str, dict[str, Any]] | None = None  # Ray's record of the trials, set before a restore
 
     def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False, staged: bool = False,
                  objectives: list[tuple[str, str]] | None = None, constraints: tuple[Constraint, ...] = (),
@@ -147,6 +150,7 @@ class TrialAwareOptunaSearch(OptunaSearch):
     # -- persistence: the study is in its own storage; pickles hold only what Optuna does not
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
+        state.pop("ray_trials", None)  # what one resume read from Ray's record, not part of the searcher
         if self._study_in_experiment:
             # Ray pickles the searcher into tuner.pkl and searcher-state-*.pkl; an RDBStorage reconnects to
             # the launch folder's file when unpickled (rewriting it, in WAL mode), so leave it out and let
@@ -175,6 +179,7 @@ class TrialAwareOptunaSearch(OptunaSearch):
         # Ray may hand us a staged copy of the state file; the study file stays in the experiment
         # folder, which `resume_experiment` names here (it may have moved since the launch)
         study_dir = self.__dict__.get("study_dir") or str(Path(checkpoint_path).parent)
+        recorded = self.__dict__.get("ray_trials")  # set by `resume_experiment`, not in the pickle
         with open(checkpoint_path, "rb") as f:
             state = pickle.load(f)  # noqa: S301 - our own state file; resume only experiments you trust
         if not state.get("_study_in_experiment"):
@@ -188,7 +193,11 @@ class TrialAwareOptunaSearch(OptunaSearch):
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=optuna.pruners.NopPruner())
         ids: dict[str, int] = dict(ray_compat.optuna_search_trials(self))
-        live = {tid: i for tid, i in ids.items() if tid not in ray_compat.optuna_search_completed(self)}
+        completed = ray_compat.optuna_search_completed(self)
+        adopted: list[str] = []
+        if recorded is not None:
+            ids, adopted = reconcile(study, ids, completed, recorded, ray_compat.optuna_search_space(self))
+        live = {tid: i for tid, i in ids.items() if tid not in completed}
         close_dangling_trials(study, keep=set(live.values()))
         trials = {tid: live_trial(study, i) for tid, i in ids.items()}
         ended = {storage_id(t): t for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
@@ -196,6 +205,8 @@ class TrialAwareOptunaSearch(OptunaSearch):
             if i in ended:
                 trials[tid] = reopen_trial(study, ended[i])
         ray_compat.optuna_search_reopen(self, storage, study, trials)
+        if adopted:  # an older random stream would replay what it proposed after that state was saved
+            sampler.reseed_rng()
 
 
 def base_searcher(search_alg: Any) -> TrialAwareOptunaSearch:

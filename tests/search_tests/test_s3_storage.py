@@ -81,8 +81,6 @@ def kill_search(proc: subprocess.Popen) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="flaky: failed 1 of 3 idle runs on 2026-12-03 (cause not yet found); "
-                   "issue #17 counts it as not shown until it passes reliably")
 def test_search_in_s3_survives_a_driver_kill_and_is_read_from_the_bucket(tmp_path, fashion_dir, s3):
     exp_yaml = tmp_path / "exp.yaml"
     exp_yaml.write_text(yaml.safe_dump({
