@@ -7,6 +7,7 @@
     optuna.journal    the Optuna study, an append-only journal (unless search.study_storage names a database;
                       experiments from older versions keep their SQLite optuna.db)
     time_account.json a time-budgeted run (budget.mode: time): its plan, and where the time went (`analysis.time_account`)
+    abandoned_trials.json  trials a killed driver started but never recorded; its resume ran others instead
     final/            the bundle of a time-budgeted run's final model (or of `hpsearch final`)
     trial_<id>/       Ray Tune's per-trial folders: params.json, result.json (JSON lines), error.txt, checkpoints
     experiment_state-*.json, searcher-state-*.pkl, search_gen_state-*.json, tuner.pkl   Ray Tune's restore state
@@ -38,6 +39,7 @@ PARAMS_FILE = "params.json"
 RESULT_FILE = "result.json"
 RAY_ERROR_FILE = "error.txt"      # Ray's record of a trial whose worker failed
 TUNER_FILE = "tuner.pkl"
+ABANDONED_FILE = "abandoned_trials.json"
 TIME_ACCOUNT = "time_account.json"
 FINAL_DIR = "final"
 EXPERIMENT_STATE = "experiment_state-*.json"
@@ -125,3 +127,27 @@ def trial_dirs(exp: AnyPath) -> dict[str, AnyPath]:
         trial_id = rows[-1]["trial_id"] if rows and "trial_id" in rows[-1] else d.name.removeprefix("trial_")
         out[trial_id] = d
     return out
+
+
+def read_abandoned(exp: AnyPath) -> set[str]:
+    """Trial ids a resume abandoned: folders of trials the killed driver never recorded in its saved state."""
+    path = exp / ABANDONED_FILE
+    if not path.is_file():
+        return set()
+    try:
+        return set(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return set()
+
+
+def abandon_unrecorded(exp: AnyPath, recorded: set[str]) -> set[str]:
+    """Record as abandoned every trial folder that Ray's saved state (`recorded`) does not hold; returns them.
+
+    A trial writes its own folder (in object storage, straight to the bucket) while the driver saves and
+    uploads its record of the trials only now and then; a driver killed in between leaves a trial Ray will
+    never continue. Its folder stays, for inspection; analysis leaves it out of the experiment.
+    """
+    lost = set(trial_dirs(exp)) - set(recorded)
+    if lost:
+        (exp / ABANDONED_FILE).write_text(json.dumps(sorted(read_abandoned(exp) | lost)))
+    return lost

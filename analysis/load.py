@@ -23,6 +23,7 @@ from .layout import (  # noqa: F401
     RESULT_FILE,
     experiment_folder,
     metric_mode,
+    read_abandoned,
     read_config_dict,
     read_results,
     read_trial_states,
@@ -152,7 +153,7 @@ def load_experiment(path: str | Path) -> Experiment:
     metric, mode, max_epochs = _metric(config), _mode(config), _max_epochs(config)
     states, dirs = read_trial_states(exp), trial_dirs(exp)
     trial_rows, epoch_rows = [], []
-    for trial_id in sorted(set(states) | set(dirs)):
+    for trial_id in sorted((set(states) | set(dirs)) - read_abandoned(exp)):
         d = dirs.get(trial_id)
         rows = read_results(d / RESULT_FILE) if d else []
         for _, r in sorted(_split_rows(rows)[0].items()):

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from analysis.errors import ExperimentError
 from analysis.experiment_data import data_source, load_data, saved_config, settings_for  # noqa: F401 (re-exported)
-from analysis.layout import SPACE_FILE, experiment_folder, read_space, read_trial_states  # noqa: F401 (re-exported)
+from analysis.layout import (  # noqa: F401 (re-exported)
+    SPACE_FILE,
+    abandon_unrecorded,
+    experiment_folder,
+    read_space,
+    read_trial_states,
+)
 from analysis.location import Where, as_path
 from analysis.run_log import LAUNCH, RESUME, read_run_log
 from spaces import Space, resolve_space
@@ -340,6 +346,10 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     # what Ray does not save: ASHA's rungs, and a larger budget when asked for
     tune_config = restored_tune_config(tuner)
     recorded = read_trial_states(as_path(prep.path))  # the experiment state Ray restores from
+    lost = abandon_unrecorded(as_path(prep.path), set(recorded))
+    if lost:
+        log.warning("%d trial(s) started by the interrupted run were never recorded in its saved state and cannot be "
+                    "continued: %s (their folders stay; analysis leaves them out)", len(lost), ", ".join(sorted(lost)))
     base_searcher(tune_config.search_alg).study_dir = prep.path
     base_searcher(tune_config.search_alg).ray_trials = recorded
     tune_config.search_alg.recorded_trials = len(recorded)

@@ -64,3 +64,23 @@ def test_leaderboard_filters(finished_exp):
     assert set(completed["ended"]) == {"completed"}
     assert len(completed) == int((exp.trials["ended"] == "completed").sum())
     assert math.isfinite(full["val_acc"].iloc[0])
+
+
+@pytest.mark.slow
+def test_a_trial_abandoned_by_a_resume_is_left_out_and_its_folder_kept(finished_exp, tmp_path):
+    """A trial whose folder exists but that Ray's saved state never recorded (the driver died first)."""
+    import shutil
+
+    from analysis.layout import abandon_unrecorded, read_trial_states, trial_dirs
+
+    exp = tmp_path / "exp"
+    shutil.copytree(finished_exp, exp)
+    states = read_trial_states(exp)
+    lost = sorted(states)[0]
+    assert abandon_unrecorded(exp, set(states)) == set()  # every folder is recorded: nothing written
+    assert not (exp / "abandoned_trials.json").exists()
+    assert abandon_unrecorded(exp, set(states) - {lost}) == {lost}
+    table = load_experiment(exp).trials
+    assert lost not in set(table["trial_id"]) and len(table) == len(states) - 1
+    assert lost in trial_dirs(exp) and trial_dirs(exp)[lost].is_dir()
+    assert lost not in set(leaderboard(load_experiment(exp))["trial_id"])

@@ -108,11 +108,13 @@ def test_search_in_s3_survives_a_driver_kill_and_is_read_from_the_bucket(tmp_pat
     table = load_experiment(EXP).trials
     assert len(table) == NUM_SAMPLES and table["trial_id"].is_unique
     assert set(table["ended"]) <= {COMPLETED, STOPPED_ASHA}, table[["trial_id", "ended"]]
-    params = [json.loads(p.read_text()) for p in exp.glob("trial_*/params.json")]
-    assert len({json.dumps({k: v for k, v in p.items() if k != "seed"}, sort_keys=True) for p in params}) == NUM_SAMPLES
+    # no configuration trained twice, whatever moment of the upload the kill hit (search/searcher_reconcile.py);
+    # a trial the killed driver started but never recorded is left out (abandoned), its folder kept
+    configs = table.filter(like="config/").drop(columns="config/seed", errors="ignore")
+    assert not configs.astype(str).duplicated().any(), configs
     study = load_experiment_study(EXP, "exp")  # the journal in the bucket
     assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
-    assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) == NUM_SAMPLES
+    assert len({json.dumps(t.params, sort_keys=True) for t in study.trials}) >= NUM_SAMPLES
 
     # readers work on the bucket itself
     assert from_disk(EXP).counts and sum(from_disk(EXP).counts.values()) == NUM_SAMPLES
