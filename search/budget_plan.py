@@ -19,7 +19,8 @@ from typing import Any
 from analysis.errors import ExperimentError
 from trainables.stages import Stage, make_ladder, min_stage_cost
 
-FINAL_SHARE = 1 / 3        # of the time left after start-up and reserve, at most, for the final training
+FINAL_SHARE = 1 / 2        # of the time left after start-up and reserve, at most, for the final training
+# (1/3 gave the 10-minute example a 5-epoch final and 91.4% test: benchmarks/real_compute.py, docs/performance.md)
 LADDER_CLIMBS = 2          # exploration must let at least this many trials climb the whole ladder
 TUNE_EXIT_S = 3.0          # Ray Tune stopping its trials and returning after the exploration deadline
 TRIAL_START_S = 5.0        # a trial's first start: Ray starts a worker process, which imports torch

@@ -38,6 +38,7 @@ from .throughput import measure_throughput, step_seconds
 
 log = logging.getLogger("hpsearch")
 TRIAL_CAP = 100_000   # "as many trials as the time allows" where a number is needed (display, run log)
+MAX_FINAL_EPOCHS = 200  # the final training takes the time left, up to this many epochs
 
 
 def trial_slots(cfg: ExperimentConfig) -> int:
@@ -116,8 +117,10 @@ def evaluation_seconds(prep: Prepared, tp: Throughput) -> float:
 
 
 def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> int:
-    """The planned length, or fewer epochs when the search ran over: the winner's own speed, measured now
-    (the machine is free of trials), against what is left less its test evaluation and the margin."""
+    """As many epochs as the time left allows: the winner's own speed, measured now (the machine is free of
+    trials), against what is left less its test evaluation and the margin. Usually more than planned (the plan
+    is made from the warm start's speed measured while Ray starts, and the search's unused seconds come back);
+    fewer when the search ran over."""
     config = trial_config(load_experiment(prep.path), winner)
     settings = replace(settings_for(prep.cfg), num_threads=tp.final_threads, max_epoch_seconds=None)
     per_image, per_val = step_seconds(config, prep.loaded, settings)
@@ -125,7 +128,7 @@ def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str)
     evaluation = per_val * prep.test_images + BUNDLE_S
     # half the margin: the deadline of the final training itself (see _final) keeps it from overrunning
     left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s / 2
-    epochs = max(1, min(plan.final_epochs, math.floor(left / epoch_s)))
+    epochs = max(1, min(MAX_FINAL_EPOCHS, math.floor(left / epoch_s)))
     if epochs < plan.final_epochs:
         log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
     return epochs

@@ -28,9 +28,9 @@ def test_a_time_budget_alone_ends_within_five_percent_with_a_tested_bundle(make_
     prep = prepare(cfg)
     folder = run_experiment(prep)
     wall = time.time() - t0
-    # never past the budget by more than 5%; the early side depends on how well the final training's speed,
-    # measured in one second, predicts its whole run: within 5% on a quiet machine, up to ~10% early at load 30
-    assert 0.85 * BUDGET_S <= wall <= 1.05 * BUDGET_S, wall
+    # the final training takes the time left (its speed measured again once the trials are gone), so the run
+    # ends within the margin before the budget and never past it by more than 5%
+    assert 0.95 * BUDGET_S <= wall <= 1.05 * BUDGET_S, wall  # within 5% (issue #15)
 
     account = read_time_account(folder)
     assert account is not None and account.wall_s is not None
