@@ -6,7 +6,11 @@ of the winner, and to its test evaluation, from the measured speed of the warm-s
     final     = E epochs on train+validation, E the largest length (<= max_final_epochs) whose final training
                 fits FINAL_SHARE of what is left and whose stage ladder LADDER_CLIMBS trials can climb (with
                 the trials that run at once, after their worker started) in the exploration time that remains
-    explore   = the rest: ASHA over the stage ladder whose top stage is E epochs on the training images
+    explore   = the rest: ASHA over the stage ladder whose top stage is E / eta epochs on the training images
+
+The top stage is a complete training eta times shorter than the final one: were it as long, two climbs
+of the ladder would cost twice the final training, and the final could never have more than a third of
+the budget (the 10-minute example then trained its winner for 5-9 epochs: benchmarks/real_compute.py).
 
 The parts sum to the budget exactly (start-up + explore + final + evaluation + reserve == budget).
 """
@@ -94,7 +98,7 @@ def plan_budget(budget_s: float, startup_s: float, tp: Throughput, eta: float,
     best = None
     for epochs in range(1, max_final_epochs + 1):
         final = epochs * tp.final_epoch_seconds
-        stages = make_ladder(epochs, eta, min_cost)
+        stages = make_ladder(top_stage_epochs(epochs, eta), eta, min_cost)
         climb = ladder_seconds(stages, tp)
         explore = usable - final
         if final > FINAL_SHARE * usable or explore < _explore_needed(climb, tp.concurrency):
@@ -104,6 +108,11 @@ def plan_budget(budget_s: float, startup_s: float, tp: Throughput, eta: float,
         raise PlanError(_too_small(budget_s, startup_s, tp, evaluation, reserve, eta, min_cost))
     epochs, final, stages = best
     return BudgetPlan(budget_s, startup_s, usable - final, final, evaluation, reserve, epochs, eta, stages)
+
+
+def top_stage_epochs(final_epochs: int, eta: float) -> int:
+    """Epochs of the ladder's top stage (all the training images) for a final training of `final_epochs`."""
+    return max(1, round(final_epochs / eta))
 
 
 def _explore_needed(climb: float, concurrency: int) -> float:

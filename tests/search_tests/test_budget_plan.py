@@ -12,6 +12,7 @@ from search.budget_plan import (
     Throughput,
     ladder_seconds,
     plan_budget,
+    top_stage_epochs,
 )
 from search.config import ConfigError, parse_config
 
@@ -30,7 +31,8 @@ def test_plan_parts_sum_to_the_budget_and_each_fits_its_share(budget: float) -> 
     assert plan.final_s <= FINAL_SHARE * usable
     climb = ladder_seconds(plan.stages, CNN)
     assert plan.explore_s >= TRIAL_START_S + LADDER_CLIMBS * climb / CNN.concurrency
-    assert plan.stages[-1].fraction == 1.0 and plan.stages[-1].epochs == plan.final_epochs
+    # the top stage: all the training images for a complete training eta times shorter than the final one
+    assert plan.stages[-1].fraction == 1.0 and plan.stages[-1].epochs == top_stage_epochs(plan.final_epochs, 3)
     assert plan.evaluation_s > CNN.eval_seconds * 10_000 / 6_000  # the test set is larger than validation
 
 
