@@ -9,7 +9,8 @@ Arms (each run is a fresh process, one at a time, on an otherwise idle machine):
 - recipe:     the `resnet_cpu` preset's first warm start (the published recipe), trained the same way.
 Every arm reads the example's dataset, split and resources (precision, threads) with seed S, and counts its
 clock from its first line (data loading) to its test evaluation. Each finished run is one JSON line appended
-to the log (`--log`), so runs made in different sessions merge; `--summarise` reads the log and writes the
+to the log (`--log`), so runs made in different sessions merge (a rerun of an arm and seed replaces the
+earlier one in the summary; the log keeps both); `--summarise` reads the log and writes the
 table (median, IQR, the paired difference to hpsearch with a bootstrap 95% interval, sign and Wilcoxon tests),
 recording the load average at the start and end of every run.
 
@@ -119,8 +120,14 @@ def one_run(args: argparse.Namespace, arm: str, seed: int) -> dict[str, Any]:
             "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+def latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One run per (budget, arm, seed): the last logged (a rerun, e.g. after a change to hpsearch, replaces it)."""
+    return list({(float(r["budget_s"]), r["arm"], r["seed"]): r for r in rows}.values())
+
+
 def summarise(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     """Per budget: each arm's median and IQR of test accuracy, and hpsearch minus each other arm, paired."""
+    rows = latest(rows)
     summary: dict[str, Any] = {}
     table_rows = []
     for budget in sorted({float(r["budget_s"]) for r in rows}):
