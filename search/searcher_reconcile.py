@@ -24,11 +24,11 @@ FINISHED = "TERMINATED"  # the one Ray status a resumed run does not train again
 ADOPTED_ATTR = "adopted_ray_trial"  # user attribute of an Optuna trial created for a Ray trial the searcher lost
 
 
-def sampled_params(space_fn: Callable[[Any], Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters the space samples for a Ray trial's config (its constants and seed left out)."""
+def sampled(space_fn: Callable[[Any], Any], config: Mapping[str, Any]) -> optuna.trial.FixedTrial:
+    """The space run on a Ray trial's config: `.params` and `.distributions` (its constants and seed left out)."""
     fixed = optuna.trial.FixedTrial(dict(config))
     space_fn(fixed)
-    return fixed.params
+    return fixed
 
 
 def reconcile(study: optuna.Study, ids: Mapping[str, int], completed: set[str],
@@ -45,12 +45,12 @@ def reconcile(study: optuna.Study, ids: Mapping[str, int], completed: set[str],
     out: dict[str, int] = {}
     adopted = []
     for tid, state in recorded.items():
-        params = sampled_params(space_fn, state.get("config", {}))
+        fixed = sampled(space_fn, state.get("config", {}))
         i = ids.get(tid)
-        if i in by_id and by_id[i].params == params and i not in out.values():
+        if i in by_id and by_id[i].params == fixed.params and i not in out.values():
             out[tid] = i
         else:
-            out[tid] = _study_trial(study, params, state.get("config", {}), space_fn, set(out.values()), tid,
+            out[tid] = _study_trial(study, fixed, space_fn, set(out.values()), tid,
                                     finished=state.get("status") == FINISHED)
             adopted.append(tid)
         if state.get("status") == FINISHED:
@@ -61,10 +61,12 @@ def reconcile(study: optuna.Study, ids: Mapping[str, int], completed: set[str],
     return out, adopted
 
 
-def _study_trial(study: optuna.Study, params: dict[str, Any], config: Mapping[str, Any],
-                 space_fn: Callable[[Any], Any], claimed: set[int], tid: str, finished: bool) -> int:
+def _study_trial(study: optuna.Study, fixed: optuna.trial.FixedTrial, space_fn: Callable[[Any], Any],
+                 claimed: set[int], tid: str, finished: bool) -> int:
     """Storage id of the study's trial for a Ray trial with these parameters (reopened or created if need be)."""
     from .searcher import reopen_trial
+
+    params = fixed.params
 
     mine = [t for t in study.get_trials(deepcopy=False)
             if t.params == params and t.state != TrialState.WAITING and storage_id(t) not in claimed]
@@ -80,8 +82,6 @@ def _study_trial(study: optuna.Study, params: dict[str, Any], config: Mapping[st
         queued = study.ask()  # Optuna pops its oldest queued trial: the warm start Ray was given
         space_fn(queued)  # its parameters are recorded as the space suggests them
         return storage_id(queued)
-    fixed = optuna.trial.FixedTrial(dict(config))
-    space_fn(fixed)
     study.add_trial(optuna.trial.create_trial(params=fixed.params, distributions=fixed.distributions,
                                               state=TrialState.RUNNING, user_attrs={ADOPTED_ATTR: tid}))
     return storage_id(_newest_with(study, tid))
