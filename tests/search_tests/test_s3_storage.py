@@ -30,7 +30,9 @@ from search.status import from_disk
 from search.study_storage import load_experiment_study
 
 ROOT = Path(__file__).resolve().parents[2]
-NUM_SAMPLES = 4
+# enough that no machine finishes them all between the first upload that shows a finished trial and the kill
+# (with 4, CI's machine had finished all of them by then)
+NUM_SAMPLES = 12
 EXP = "s3://hpsearch-test/exp"
 
 
