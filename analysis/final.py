@@ -19,7 +19,7 @@ import torch
 from trainables.checkpoint import TrialState, trained_model
 from trainables.data import TrialData
 from trainables.data.split import channel_stats
-from trainables.loop import run
+from trainables.loop import Length, run
 from trainables.metrics import EpochReport
 from trainables.preprocess import Normalisation
 
@@ -85,8 +85,21 @@ class Retrained:
     reports: list[EpochReport]
 
 
-class _OutOfTime(Exception):
-    """Raised from the epoch report: the next epoch would end past the deadline."""
+MAX_FITTED_EPOCHS = 200  # a training fitted to a deadline (see `fit_to_deadline`) never has more epochs than this
+
+
+def fit_to_deadline(deadline: float, say: Progress, label: str) -> Length:
+    """A training length that ends by `deadline` (a time.time()) at the speed training actually runs: after
+    every epoch, as many more epochs as that epoch's time fits into what is left (the schedule is resized
+    to match, `trainables.loop.refit`); none when the next one would end past the deadline."""
+    def length(r: EpochReport, planned: int) -> int:
+        more = math.floor(max(0.0, deadline - time.time()) / max(r.epoch_seconds or 0.0, 1e-3))
+        epochs = min(MAX_FITTED_EPOCHS, r.epoch + more)
+        if epochs != planned:
+            say(f"{label}: {epochs} epochs in all instead of {planned}: {deadline - time.time():.0f}s left "
+                f"at {r.epoch_seconds:.1f}s per epoch")
+        return epochs
+    return length
 
 
 def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray, watch_x: np.ndarray,
@@ -96,7 +109,8 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
 
     `watch_x/y` is what `run` reports validation metrics on; it never influences training here
     (the trial's own early stopping is switched off, the epoch count is fixed). With `deadline`
-    (a time.time()), training stops early rather than start an epoch that would end past it.
+    (a time.time()), `epochs` is the first plan only: the length is fitted to end by the deadline at the
+    speed of the epochs as they are trained (`fit_to_deadline`), the schedule spanning what it becomes.
     """
     mean, std = normalisation(train_x)
     d = base.data
@@ -106,22 +120,21 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     # not a search trial: the search's first-epoch time limit (budget.max_epoch_seconds) and constraints do not apply
     settings = replace(base.settings, max_epoch_seconds=None, constraints=())
     reports: list[EpochReport] = []
-    states: list[TrialState] = []
+    total = [epochs]  # what the deadline has refitted the length to so far
     t0 = time.perf_counter()
 
     def report(r: EpochReport, state: TrialState | None) -> None:
         reports.append(r)
-        states[:] = [state] if state is not None else states
-        say(f"{label}: epoch {r.epoch}/{epochs} train_loss {r.train_loss:.4f} train_acc {r.train_acc:.4f} "
+        say(f"{label}: epoch {r.epoch}/{total[0]} train_loss {r.train_loss:.4f} train_acc {r.train_acc:.4f} "
             f"({time.perf_counter() - t0:.0f}s)")
-        if deadline is not None and r.epoch < epochs and time.time() + (r.epoch_seconds or 0.0) > deadline:
-            raise _OutOfTime
 
-    try:
-        state = run(config, data, settings, report, epochs=epochs)
-    except _OutOfTime:
-        state = states[-1]
-        say(f"{label}: stopped after epoch {state.epoch} of {epochs}: the next one would end past the deadline")
+    fitted = fit_to_deadline(deadline, say, label) if deadline is not None else None
+
+    def length(r: EpochReport, planned: int) -> int:
+        total[0] = fitted(r, planned) if fitted is not None else planned
+        return total[0]
+
+    state = run(config, data, settings, report, epochs=epochs, length=length)
     if state is None or state.preprocess is None:  # cannot happen without a time limit; say so if it does
         raise LaunchError(f"{label}: training ended before its first epoch; nothing to export")
     return Retrained(trained_model(config, d.in_shape, d.num_classes, state.model), state.preprocess, reports)
@@ -176,7 +189,7 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
     `epochs` instead trains for that planned length with a schedule spanning exactly it (a time-budgeted
     run's final training); `num_threads` overrides the trials' CPU threads; `data` is the experiment's
     data when the caller has it loaded already (else it is reloaded from the saved config); with
-    `deadline` (a time.time()) the retraining stops before an epoch that would end past it.
+    `deadline` (a time.time()) the retraining's length is fitted to end by then (`fit_to_deadline`).
 
     Example:
         >>> final_model("results/quickstart", pick="smallest-within:0.5")  # doctest: +SKIP
@@ -199,7 +212,7 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
         f"for {epochs} epochs")
     fit = train_fixed(config, x, y, d.x_val[:WATCH_IMAGES], d.y_val[:WATCH_IMAGES], base, epochs, "retrain", say,
                       deadline)
-    epochs = len(fit.reports)  # fewer than asked only when the deadline cut it
+    epochs = len(fit.reports)  # with a deadline, what the training was fitted to
     trained = time.perf_counter()
     say(f"evaluating on {len(base.y_test)} test images")
     tta = flip_tta_for(config, base.settings)

@@ -5,7 +5,9 @@ Arms (each run is a fresh process, one at a time, on an otherwise idle machine):
 - hpsearch:   `hpsearch run EXAMPLE --set search.seed=S --set budget.time_budget_s=B` (its final training on
               train+validation and its one test evaluation are inside B);
 - warm_start: the `cnn` preset's hand-tuned configuration (what users reach by hand), trained on
-              train+validation for as many epochs as fit in B, with its schedule spanning them, tested once;
+              train+validation for as many epochs as fit in B (first planned from a few timed steps, then
+              fitted to the deadline at the speed of its epochs, as hpsearch's own final training is:
+              `analysis.final.fit_to_deadline`), with its schedule spanning them, tested once;
 - recipe:     the `resnet_cpu` preset's first warm start (the published recipe), trained the same way.
 Every arm reads the example's dataset, split and resources (precision, threads) with seed S, and counts its
 clock from its first line (data loading) to its test evaluation. Each finished run is one JSON line appended
@@ -43,10 +45,6 @@ LOG = ROOT / "benchmarks" / "results" / "real_compute.jsonl"
 BASELINES = {"warm_start": "cnn", "recipe": "resnet_cpu"}  # arm -> the preset whose first warm start it trains
 ARMS = ("hpsearch", *BASELINES)
 MARGIN = 0.02  # of the budget, kept back as hpsearch's own plan keeps it
-# a configuration whose learning rate does not follow a planned length trains epoch after epoch until the next
-# one would end past the budget (the estimate from a few timed steps left the hand-tuned CNN 3-16% of its budget)
-UNTIMED_SCHEDULES = ("none", "step", "exponential", "plateau")
-UNTIL_DEADLINE = 10_000
 
 
 def git_commit() -> str:
@@ -88,7 +86,7 @@ def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any
     """One configuration (the preset's first warm start) trained on train+validation for the whole budget."""
     from analysis.evaluate import evaluate_model, flip_tta_for
     from analysis.experiment_data import ExperimentData, settings_for
-    from analysis.final import train_fixed
+    from analysis.final import WATCH_IMAGES, train_fixed
     from search.launch import prepare
     from search.throughput import local_cpus, step_seconds, warm_start_config
     from spaces import get_preset
@@ -105,11 +103,9 @@ def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any
     evaluation = per_val * len(prep.test[1]) * 2 + 1.0  # flip TTA doubles the passes
     left = started + args.budget * (1 - MARGIN) - time.time() - evaluation
     epochs = max(1, math.floor(left / (per_image * len(y))))
-    if config.get("schedule", "none") in UNTIMED_SCHEDULES:  # nothing depends on the length: the deadline decides
-        epochs = UNTIL_DEADLINE
     settings = replace(settings, max_epochs=epochs, schedule_epochs=epochs)
     base = ExperimentData(d, prep.test[0], np.asarray(prep.test[1]), settings)
-    fit = train_fixed(config, x, y, d.x_val[:2000], d.y_val[:2000], base, epochs, preset, lambda _m: None,
+    fit = train_fixed(config, x, y, d.x_val[:WATCH_IMAGES], d.y_val[:WATCH_IMAGES], base, epochs, preset, lambda _m: None,
                       deadline=started + args.budget * (1 - MARGIN / 2) - evaluation)
     ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, preset,
                         len(fit.reports), config, flip_tta_for(config, settings))

@@ -1,7 +1,8 @@
 """`hpsearch run` with time as the budget: plan, explore over stages, train the winner, test it once, account.
 
     measure the warm start's speed -> plan (search.budget_plan) -> ASHA over the stage ladder until the
-    exploration deadline -> the winner retrained on train+validation at the planned length (analysis.final)
+    exploration deadline -> the winner retrained on train+validation for the time left, its length fitted
+    to the budget's end as it trains (analysis.final.fit_to_deadline)
     -> one test evaluation and a bundle in <experiment>/final -> the time account (analysis.time_account)
 
 The budget counts from the start of `prepare` (loading the data) to the bundle written.
@@ -17,9 +18,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from analysis.evaluate import flip_tta_for
 from analysis.experiment_data import ExperimentData, settings_for
+from analysis.final import MAX_FITTED_EPOCHS, final_model, trial_config
 from analysis.final import WATCH_IMAGES as FINAL_WATCH_IMAGES
-from analysis.final import final_model, trial_config
 from analysis.layout import FINAL_DIR
 from analysis.load import load_experiment
 from analysis.run_log import LAUNCH
@@ -38,7 +40,6 @@ from .throughput import measure_throughput, step_seconds
 
 log = logging.getLogger("hpsearch")
 TRIAL_CAP = 100_000   # "as many trials as the time allows" where a number is needed (display, run log)
-MAX_FINAL_EPOCHS = 200  # the final training takes the time left, up to this many epochs
 
 
 def trial_slots(cfg: ExperimentConfig) -> int:
@@ -91,14 +92,14 @@ def _planned(plan: BudgetPlan) -> dict[str, float]:
 
 
 def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccount, spent: dict[str, float]) -> None:
-    """Retrain the winner for what is left of the final's time (at most the planned length), test it, account."""
+    """Retrain the winner for what is left of the budget, test it, account."""
     t0 = time.time()
     winner, why = staged_winner(prep.path, prep.space)
-    epochs = _final_epochs(prep, plan, tp, winner)
+    epochs, evaluation = _final_plan(prep, plan, tp, winner)
     assert prep.test is not None  # load_data gives every dataset a test set
     data = ExperimentData(prep.loaded, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
-    # a hard stop as well: a final slower than measured ends early rather than past the budget
-    deadline = prep.started + plan.budget_s - evaluation_seconds(prep, tp) - MARGIN * plan.budget_s / 4
+    # the length is fitted to this deadline as the epochs are trained (analysis.final.fit_to_deadline)
+    deadline = prep.started + plan.budget_s - evaluation - MARGIN * plan.budget_s / 4
     done = final_model(prep.path, prep.path + "/" + FINAL_DIR, trial_id=winner, epochs=epochs,
                        num_threads=tp.final_threads, progress=None, data=data, deadline=deadline)
     account.wall_s = time.time() - prep.started
@@ -107,31 +108,27 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
     spent["overhead"] = account.wall_s - sum(spent.values())
     account.spent = spent
     account.final = {"trial_id": winner, "chosen": why, "epochs": done.epochs, "planned_epochs": plan.final_epochs,
+                     "first_estimate_epochs": epochs, "evaluation_estimate_s": evaluation,
                      "test_acc": float(done.evaluation.metrics.summary()["accuracy"]), "bundle": str(done.bundle)}
     write_time_account(prep.path, account)
 
 
-def evaluation_seconds(prep: Prepared, tp: Throughput) -> float:
-    """The test evaluation and bundle, at the validation speed measured at the start."""
-    return tp.eval_seconds * prep.test_images / max(len(prep.loaded.y_val), 1) + BUNDLE_S
-
-
-def _final_epochs(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> int:
-    """As many epochs as the time left allows: the winner's own speed, measured now (the machine is free of
-    trials), against what is left less its test evaluation and the margin. Usually more than planned (the plan
-    is made from the warm start's speed measured while Ray starts, and the search's unused seconds come back);
-    fewer when the search ran over."""
+def _final_plan(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> tuple[int, float]:
+    """(epochs, seconds of the test evaluation and bundle): the winner's own speed, measured now (the machine
+    is free of trials), against what is left. The epochs are a first estimate only: the final training refits
+    its length to the deadline after each epoch, at the speed it actually trains (a few timed steps misjudge
+    a whole epoch by up to a third)."""
     config = trial_config(load_experiment(prep.path), winner)
     settings = replace(settings_for(prep.cfg), num_threads=tp.final_threads, max_epoch_seconds=None)
     per_image, per_val = step_seconds(config, prep.loaded, settings)
     epoch_s = per_image * (len(prep.loaded.y_train) + len(prep.loaded.y_val)) + per_val * FINAL_WATCH_IMAGES
-    evaluation = per_val * prep.test_images + BUNDLE_S
-    # half the margin: the deadline of the final training itself (see _final) keeps it from overrunning
-    left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s / 2
-    epochs = max(1, min(MAX_FINAL_EPOCHS, math.floor(left / epoch_s)))
+    passes = 2 if flip_tta_for(config, settings) else 1
+    evaluation = per_val * prep.test_images * passes + BUNDLE_S
+    left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s / 4
+    epochs = max(1, min(MAX_FITTED_EPOCHS, math.floor(left / epoch_s)))
     if epochs < plan.final_epochs:
         log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
-    return epochs
+    return epochs, evaluation
 
 
 def staged_winner(path: str, space: Space) -> tuple[str, str]:

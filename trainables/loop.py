@@ -33,12 +33,14 @@ from .models.builders import use_code_paths
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer
 from .preprocess import Normalisation, Preprocess, normalisation_for
-from .schedules import make_schedule, step_schedule, steps_per_epoch
+from .schedules import make_schedule, resize_schedule, step_schedule, steps_per_epoch
 from .trial_config import TrialConfig, parse_trial_config
 from .tta import flip_tta_logits, use_flip_tta
 
 # (this epoch's report, the state to checkpoint; None when nothing is worth keeping) -> None
 Report = Callable[[EpochReport, "TrialState | None"], None]
+# (the epoch just trained, the epochs training is meant to have) -> the epochs it should have in all
+Length = Callable[[EpochReport, int], int]
 
 
 @runtime_checkable
@@ -374,13 +376,27 @@ def stop_reason(t: Trial, diverged: bool) -> StopReason | None:
     return None
 
 
+def refit(t: Trial, epochs: int, planned: int) -> int:
+    """Make `t` train `epochs` epochs in all instead of `planned` (never fewer than it has trained), its
+    per-step schedule resized to end there; returns the new length. A schedule that has already ended is
+    not restarted: such a training ends where it is, when asked for more."""
+    epochs = max(t.epoch, epochs)
+    if epochs != planned and epochs > t.epoch:
+        if not resize_schedule(t.sched, epochs * steps_per_epoch(len(t.data.y_train), t.cfg.batch_size)):
+            return min(epochs, max(planned, t.epoch))
+    return epochs
+
+
 def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report: Report,
-        start: TrialState | None = None, epochs: int | None = None) -> TrialState | None:
+        start: TrialState | None = None, epochs: int | None = None,
+        length: Length | None = None) -> TrialState | None:
     """Train `config` on `data`, calling `report(epoch_report, state)` after every epoch; returns the last state.
 
     `start` is a state previously passed to `report` (a checkpoint): training continues at the epoch
     after it, with model, optimizer, schedule and random streams exactly as they were. `epochs` stops
     after that many epochs in all (the schedule still spans `settings.planned_epochs()`, as in the search).
+    `length`, asked after every epoch, may change how many epochs training has in all, and the schedule
+    follows it (`refit`): a training fitted to a deadline at the speed it actually runs.
     The state is None for a trial stopped before its first epoch ended (too slow): nothing worth keeping.
 
     Example:
@@ -398,4 +414,6 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
         report(result, last)
         if result.stopped_by is not None:
             break
+        if length is not None:
+            until = refit(trial, length(result, until), until)
     return last

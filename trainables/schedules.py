@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler as S
 
+from ._torch_compat import one_cycle_phases
 from .registry import Registry
 
 
@@ -48,6 +49,24 @@ def steps_per_epoch(images: int, batch_size: int) -> int:
 class PerStep:
     """Marks a schedule stepped after every optimizer step (see `attach`), not once per epoch."""
 
+    last_epoch: int  # the step the schedule is at (torch's LRScheduler keeps it)
+
+    def planned_steps(self) -> int:
+        """The steps the schedule spans now."""
+        raise NotImplementedError
+
+    def resize(self, total_steps: int) -> None:
+        """Span `total_steps` in all from now on (see `resize_schedule`)."""
+        raise NotImplementedError
+
+
+def stretched(point: float, now: int, old_total: int, new_total: int) -> float:
+    """Where a schedule step `point` lies once the rest of a run, from step `now`, is stretched from
+    `old_total` steps in all to `new_total`: points already passed stay where they were."""
+    if point <= now:
+        return point
+    return now + (point - now) * (new_total - 1 - now) / max(old_total - 1 - now, 1)
+
 
 class OneCycle(S.OneCycleLR, PerStep):
     """torch's OneCycleLR that holds its final rate past `total_steps` instead of raising."""
@@ -56,27 +75,70 @@ class OneCycle(S.OneCycleLR, PerStep):
         if self.last_epoch < self.total_steps - 1:
             super().step(epoch)
 
+    def planned_steps(self) -> int:
+        return self.total_steps
+
+    def resize(self, total_steps: int) -> None:
+        # torch keeps the phase ends privately (trainables/_torch_compat.py). Phases still to come are stretched;
+        # for the one under way, the end of the phase before it (a start already passed) moves so that the
+        # current step keeps its place in the phase: the rate goes on from where it is. A phase has no
+        # earlier end to move in the first phase (the warm-up), where the rate dips and climbs again.
+        now, phases = self.last_epoch, one_cycle_phases(self)
+        ends = [p["end_step"] for p in phases]
+        current = next((i for i, e in enumerate(ends) if now <= e), len(ends) - 1)
+        start = ends[current - 1] if current else 0.0
+        done = (now - start) / max(ends[current] - start, 1e-9)
+        for phase in phases:
+            phase["end_step"] = stretched(phase["end_step"], now, self.total_steps, total_steps)
+        if current and done < 1:
+            phases[current - 1]["end_step"] = (now - done * phases[current]["end_step"]) / (1 - done)
+        self.total_steps = total_steps
+
 
 @dataclass
 class WarmupCosineFactor:
     """lr multiplier at a step: linear warm-up to 1 over `warmup` steps, then cosine to 0 at `total - 1`.
 
-    A callable object, not a closure, so LambdaLR's state_dict keeps it (exact resume).
+    A callable object, not a closure, so LambdaLR's state_dict keeps it (exact resume). A resize after the
+    warm-up re-anchors the cosine at the current step (`anchor`, `anchor_t`): the rate goes on from where
+    it is and reaches 0 at the new last step.
     """
 
     total: int
     warmup: int
+    anchor: int | None = None    # the step a resize re-anchored the cosine at; None: the warm-up's end
+    anchor_t: float = 0.0        # how far along the cosine (0..1) the anchor step was
+
+    def progress(self, step: int) -> float:
+        start = self.warmup if self.anchor is None else self.anchor
+        return min(1.0, self.anchor_t + (1 - self.anchor_t) * (step - start) / max(1, self.total - 1 - start))
 
     def __call__(self, step: int) -> float:
         if step < self.warmup:
             return (step + 1) / self.warmup
-        t = min(1.0, (step - self.warmup) / max(1, self.total - 1 - self.warmup))
-        return 0.5 * (1 + math.cos(math.pi * t))
+        return 0.5 * (1 + math.cos(math.pi * self.progress(step)))
+
+    def resize(self, now: int, total: int) -> None:
+        if now < self.warmup:  # still warming up: the warm-up's end moves with the rest of the run
+            self.warmup = int(round(stretched(self.warmup, now, self.total, total)))
+        else:
+            self.anchor_t, self.anchor = self.progress(now), now
+        self.total = total
 
 
 class WarmupCosine(S.LambdaLR, PerStep):
     def __init__(self, opt: torch.optim.Optimizer, total: int, warmup_fraction: float) -> None:
         super().__init__(opt, WarmupCosineFactor(total, int(round(warmup_fraction * total))))
+
+    def planned_steps(self) -> int:
+        factor = self.lr_lambdas[0]
+        assert isinstance(factor, WarmupCosineFactor)
+        return factor.total
+
+    def resize(self, total_steps: int) -> None:
+        for f in self.lr_lambdas:
+            assert isinstance(f, WarmupCosineFactor)
+            f.resize(self.last_epoch, total_steps)
 
 
 class _Constant(S.LambdaLR):
@@ -118,6 +180,19 @@ def make_schedule(optimizer: torch.optim.Optimizer, config: ScheduleConfig, tota
     if isinstance(schedule, PerStep):
         attach(schedule, optimizer)
     return schedule
+
+
+def resize_schedule(schedule: Any, total_steps: int) -> bool:
+    """Make a per-step schedule end at `total_steps` instead (a run lengthened or shortened while it trains,
+    e.g. a final training fitted to a deadline): the steps already taken keep their rates and the rest of
+    the curve is stretched or squeezed to end there. False when it cannot: a schedule that has already
+    reached its end is not restarted. Per-epoch schedules do not depend on the length (True)."""
+    if not isinstance(schedule, PerStep):
+        return True
+    if schedule.last_epoch >= schedule.planned_steps() - 1:
+        return False
+    schedule.resize(max(2, total_steps))
+    return True
 
 
 def attach(schedule: Any, optimizer: torch.optim.Optimizer) -> None:

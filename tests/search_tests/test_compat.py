@@ -19,7 +19,8 @@ from search import _optuna_compat, _ray_compat
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("spaces", "trainables", "search", "analysis")
-COMPAT = {ROOT / "search" / "_ray_compat.py", ROOT / "search" / "_optuna_compat.py"}
+COMPAT = {ROOT / "search" / "_ray_compat.py", ROOT / "search" / "_optuna_compat.py",
+          ROOT / "trainables" / "_torch_compat.py"}
 LIBRARIES = ("ray", "optuna", "timm")
 
 
@@ -195,6 +196,19 @@ def private_accesses(path: Path) -> list[str]:
                 continue  # e.g. torch.cpu._is_amx_tile_supported: another library's business
             found.append(f"{where}:{node.lineno}: .{name}")
     return found
+
+
+def test_one_cycle_phases_are_where_the_resize_expects_them() -> None:
+    import torch
+
+    from trainables import _torch_compat
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100, pct_start=0.25)
+    if not hasattr(schedule, "_schedule_phases"):
+        pytest.fail(f"OneCycleLR._schedule_phases is gone in torch {torch.__version__} (trainables/_torch_compat.py "
+                    f"was checked against {_torch_compat.CHECKED}): update it")
+    assert [p["end_step"] for p in _torch_compat.one_cycle_phases(schedule)] == [24.0, 99]
 
 
 def test_no_private_ray_optuna_timm_access_outside_the_compat_modules() -> None:

@@ -28,10 +28,10 @@ def test_a_time_budget_alone_ends_inside_it_with_a_tested_bundle(make_experiment
     prep = prepare(cfg)
     folder = run_experiment(prep)
     wall = time.time() - t0
-    # never past the budget by more than 5%; the early side depends on how well the final training's speed,
-    # measured in about a second once the trials are gone, predicts its whole run: 53.8 s (90%) in one CI run,
-    # so within 5% on both sides (issue #15) is not shown yet
-    assert 0.85 * BUDGET_S <= wall <= 1.05 * BUDGET_S, wall
+    # never past the budget by more than 5%, and close to it: the final training is refitted to the deadline
+    # after every epoch (analysis.final.fit_to_deadline). 59.0 and 59.3 s idle; the lower bound leaves room for
+    # a loaded machine's test-evaluation estimate (53.8 s in one CI run before the refit)
+    assert 0.90 * BUDGET_S <= wall <= 1.05 * BUDGET_S, wall
 
     account = read_time_account(folder)
     assert account is not None and account.wall_s is not None

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tests.conftest import synthetic_images
+from trainables import loop
 from trainables.checkpoint import TrialState, load_state, save_state
 from trainables.data import TrialData
 from trainables.loop import TrainSettings, one_epoch, run, setup
@@ -84,3 +85,46 @@ def test_per_epoch_schedule_still_steps_once_per_epoch() -> None:
     run({**BASE, "schedule": "step", "step_size": 1, "lr_gamma": 0.5}, _data(), TrainSettings(max_epochs=3,
         num_threads=1), lambda r, _s: reports.append(r.lr))
     assert reports == pytest.approx([LR, LR / 2, LR / 4])
+
+
+@pytest.mark.parametrize("name, extra", [("onecycle", {}), ("cosine", {"warmup_fraction": 0.25})])
+@pytest.mark.parametrize("new_epochs", [5, 3])
+def test_a_run_refitted_mid_way_ends_its_schedule_at_the_new_length(name: str, extra: dict, new_epochs: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planned 4 epochs (8 steps each), refitted after epoch 2 to 5 (stretched) or 3 (squeezed): the steps
+    already taken keep their rates, the last step of the new length trains at the final rate, the one
+    before it above it, and past the peak the rate only falls (no jump back up)."""
+    data, planned = _data(), 4
+    config = {**BASE, "schedule": name, "batch_size": 8, **extra}
+    settings = TrainSettings(max_epochs=planned, num_threads=1)
+    reference = setup(config, data, settings)
+    before: list[float] = []
+    reference.opt.register_step_pre_hook(lambda opt, *_: before.append(opt.param_groups[0]["lr"]))
+    one_epoch(reference), one_epoch(reference)
+
+    used: list[float] = []
+    original = loop.setup
+
+    def recorded(*args, **kwargs):  # noqa: ANN002, ANN003 -- the same trial, recording each step's rate
+        t = original(*args, **kwargs)
+        t.opt.register_step_pre_hook(lambda opt, *_: used.append(opt.param_groups[0]["lr"]))
+        return t
+
+    monkeypatch.setattr(loop, "setup", recorded)
+    asked: list[tuple[int, int]] = []
+
+    def length(r, epochs: int) -> int:  # noqa: ANN001
+        asked.append((r.epoch, epochs))
+        return new_epochs if r.epoch == 2 else epochs
+
+    epochs: list[int] = []
+    run(config, data, settings, lambda r, _s: epochs.append(r.epoch), length=length)
+    per_epoch = steps_per_epoch(len(data.y_train), 8)
+    assert epochs == list(range(1, new_epochs + 1)) and asked[:2] == [(1, planned), (2, planned)]
+    assert used[: 2 * per_epoch] == pytest.approx(before)  # the refit changes nothing already trained
+    last = new_epochs * per_epoch
+    assert len(used) == last
+    assert used[last - 1] == pytest.approx(FINAL_LR[name], abs=1e-12)
+    assert used[last - 2] > used[last - 1] + 1e-5
+    peak = used.index(max(used))
+    assert all(b <= a + 1e-12 for a, b in zip(used[peak:], used[peak + 1:])), "past the peak the rate only falls"
