@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainables.checkpoint import TrialState, load_state, trained_model
+from trainables.checkpoint import TrialState, load_state, trained_model, untrained_model
 from trainables.data import TrialData
 from trainables.loop import TrainSettings, predict_logits
 from trainables.preprocess import Normalisation, normalisation_for
@@ -86,6 +87,21 @@ def predict_probs(model: torch.nn.Module, preprocess: Normalisation, x: np.ndarr
     images = torch.from_numpy(np.ascontiguousarray(x))
     predict = flip_tta_logits if flip_tta else predict_logits
     return torch.softmax(predict(model, preprocess.module(), images), 1).numpy()
+
+
+def evaluation_seconds(config: dict[str, Any], in_shape: tuple[int, int, int], num_classes: int, images: int,
+                       flip_tta: bool, sample: np.ndarray) -> float:
+    """Seconds `evaluate_model` will take on `images` test images with a model of `config`: `predict_probs`
+    timed on `sample` (uint8 images, after one small untimed batch that pays the one-off costs) and scaled.
+    Timed, not derived from training: the evaluation runs in fp32 on the CPU whatever precision training
+    used, and a CPU's time per image depends on the batch size (a 200-image batch took half the time per
+    image of a 1,024-image one): give a sample of at least one evaluation batch."""
+    model = untrained_model(config, in_shape, num_classes).eval()
+    preprocess = Normalisation((0.5,) * in_shape[0], (0.25,) * in_shape[0])
+    predict_probs(model, preprocess, sample[:16], flip_tta)
+    t0 = time.perf_counter()
+    predict_probs(model, preprocess, sample, flip_tta)
+    return (time.perf_counter() - t0) * images / max(len(sample), 1)
 
 
 def evaluate_model(model: torch.nn.Module, preprocess: Normalisation, x: np.ndarray, y: np.ndarray,

@@ -90,14 +90,18 @@ MAX_FITTED_EPOCHS = 200  # a training fitted to a deadline (see `fit_to_deadline
 
 def fit_to_deadline(deadline: float, say: Progress, label: str) -> Length:
     """A training length that ends by `deadline` (a time.time()) at the speed training actually runs: after
-    every epoch, as many more epochs as that epoch's time fits into what is left (the schedule is resized
-    to match, `trainables.loop.refit`); none when the next one would end past the deadline."""
+    every epoch, as many more epochs as fit into what is left at the median time of the last three (one
+    slow epoch, a pause of the machine, must not end the training early); the schedule is resized to match
+    (`trainables.loop.refit`); none when the next one would end past the deadline."""
+    recent: list[float] = []
+
     def length(r: EpochReport, planned: int) -> int:
-        more = math.floor(max(0.0, deadline - time.time()) / max(r.epoch_seconds or 0.0, 1e-3))
+        recent[:] = [*recent[-2:], max(r.epoch_seconds or 0.0, 1e-3)]
+        more = math.floor(max(0.0, deadline - time.time()) / float(np.median(recent)))
         epochs = min(MAX_FITTED_EPOCHS, r.epoch + more)
         if epochs != planned:
             say(f"{label}: {epochs} epochs in all instead of {planned}: {deadline - time.time():.0f}s left "
-                f"at {r.epoch_seconds:.1f}s per epoch")
+                f"at {float(np.median(recent)):.1f}s per epoch")
         return epochs
     return length
 

@@ -84,7 +84,7 @@ def _trials(exp: Path) -> int:
 
 def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any]:
     """One configuration (the preset's first warm start) trained on train+validation for the whole budget."""
-    from analysis.evaluate import evaluate_model, flip_tta_for
+    from analysis.evaluate import evaluate_model, evaluation_seconds, flip_tta_for
     from analysis.experiment_data import ExperimentData, settings_for
     from analysis.final import WATCH_IMAGES, train_fixed
     from search.launch import prepare
@@ -97,10 +97,11 @@ def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any
     config = warm_start_config(get_preset(preset), seed)
     settings = replace(settings_for(cfg), num_threads=local_cpus(), max_epoch_seconds=None)
     d = prep.loaded
-    per_image, per_val = step_seconds(config, d, settings)
+    per_image, _ = step_seconds(config, d, settings)
     x, y = np.concatenate([d.x_train, d.x_val]), np.concatenate([d.y_train, d.y_val])
     assert prep.test is not None
-    evaluation = per_val * len(prep.test[1]) * 2 + 1.0  # flip TTA doubles the passes
+    evaluation = 1.0 + evaluation_seconds(config, d.in_shape, d.num_classes, len(prep.test[1]),
+                                          flip_tta_for(config, settings), prep.test[0][:1024])
     left = started + args.budget * (1 - MARGIN) - time.time() - evaluation
     epochs = max(1, math.floor(left / (per_image * len(y))))
     settings = replace(settings, max_epochs=epochs, schedule_epochs=epochs)

@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from analysis.evaluate import flip_tta_for
+from analysis.evaluate import evaluation_seconds, flip_tta_for
 from analysis.experiment_data import ExperimentData, settings_for
 from analysis.final import MAX_FITTED_EPOCHS, final_model, trial_config
 from analysis.final import WATCH_IMAGES as FINAL_WATCH_IMAGES
@@ -39,6 +39,7 @@ from .searcher import warm_start_points
 from .throughput import measure_throughput, step_seconds
 
 log = logging.getLogger("hpsearch")
+EVAL_SAMPLE = 1024      # test images (one evaluation batch, no labels) the test evaluation's speed is timed on
 TRIAL_CAP = 100_000   # "as many trials as the time allows" where a number is needed (display, run log)
 
 
@@ -122,8 +123,10 @@ def _final_plan(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -
     settings = replace(settings_for(prep.cfg), num_threads=tp.final_threads, max_epoch_seconds=None)
     per_image, per_val = step_seconds(config, prep.loaded, settings)
     epoch_s = per_image * (len(prep.loaded.y_train) + len(prep.loaded.y_val)) + per_val * FINAL_WATCH_IMAGES
-    passes = 2 if flip_tta_for(config, settings) else 1
-    evaluation = per_val * prep.test_images * passes + BUNDLE_S
+    assert prep.test is not None
+    evaluation = BUNDLE_S + evaluation_seconds(config, prep.loaded.in_shape, prep.loaded.num_classes,
+                                               prep.test_images, flip_tta_for(config, settings),
+                                               prep.test[0][:EVAL_SAMPLE])
     left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s / 4
     epochs = max(1, min(MAX_FITTED_EPOCHS, math.floor(left / epoch_s)))
     if epochs < plan.final_epochs:

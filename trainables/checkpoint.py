@@ -105,8 +105,13 @@ def trained_model(config: dict[str, Any], in_shape: tuple[int, int, int], num_cl
     Every weight is in `weights`, so a pretrained backbone is built with `pretrained: False`: loading
     a trained model never needs (or looks for) the backbone's original pretrained weights.
     """
-    family = MODELS.get(parse_trial_config(config).model.name)
-    uses_pretrained = getattr(family, "uses_weights", False)
-    model = build_model({**config, "pretrained": False} if uses_pretrained else config, in_shape, num_classes)
+    model = untrained_model(config, in_shape, num_classes)
     model.load_state_dict(weights)
     return model.eval()
+
+
+def untrained_model(config: dict[str, Any], in_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+    """The model of `config`, its weights as built (a pretrained backbone without its pretrained weights)."""
+    family = MODELS.get(parse_trial_config(config).model.name)
+    uses_pretrained = getattr(family, "uses_weights", False)
+    return build_model({**config, "pretrained": False} if uses_pretrained else config, in_shape, num_classes)
