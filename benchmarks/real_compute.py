@@ -144,17 +144,18 @@ def summarise(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
             v = np.asarray(list(accs.values()))
             s = {"seeds": sorted(accs), "median": float(np.median(v)), "q1": float(np.quantile(v, 0.25)),
                  "q3": float(np.quantile(v, 0.75)), "min": float(v.min()), "max": float(v.max()),
+                 "wall_s_min": min(r["wall_s"] for r in at if r["arm"] == arm),
                  "wall_s_max": max(r["wall_s"] for r in at if r["arm"] == arm)}
             if arm != "hpsearch" and by_arm["hpsearch"]:
                 s["hpsearch_minus_this"] = compare(by_arm["hpsearch"], accs)
             summary[key][arm] = s
             p = s.get("hpsearch_minus_this")
             table_rows.append([f"{budget:g}", arm, len(accs), 100 * s["median"], f"{100 * s['q1']:.2f}-{100 * s['q3']:.2f}",
-                               f"{s['wall_s_max'] / budget:.3f}",
+                               f"{s['wall_s_min'] / budget:.3f}-{s['wall_s_max'] / budget:.3f}",
                                "" if p is None else f"{100 * p['median_difference']:+.2f} "
                                                     f"[{100 * p['ci_low']:+.2f}, {100 * p['ci_high']:+.2f}]",
                                "" if p is None else f"{p['wins']}/{len(p['seeds'])}, p={p['sign_test_p']:.3f}"])
-    table = markdown_table(["budget s", "arm", "seeds", "median test acc %", "IQR %", "max wall / budget",
+    table = markdown_table(["budget s", "arm", "seeds", "median test acc %", "IQR %", "wall / budget, min-max",
                             "hpsearch - arm, points [95% CI]", "hpsearch wins, sign test"], table_rows)
     return summary, table
 
