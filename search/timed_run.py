@@ -100,7 +100,7 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
     assert prep.test is not None  # load_data gives every dataset a test set
     data = ExperimentData(prep.loaded, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
     # the length is fitted to this deadline as the epochs are trained (analysis.final.fit_to_deadline)
-    deadline = prep.started + plan.budget_s - evaluation - MARGIN * plan.budget_s / 4
+    deadline = _final_deadline(prep, plan, evaluation)
     done = final_model(prep.path, prep.path + "/" + FINAL_DIR, trial_id=winner, epochs=epochs,
                        num_threads=tp.final_threads, progress=None, data=data, deadline=deadline)
     account.wall_s = time.time() - prep.started
@@ -112,6 +112,12 @@ def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccoun
                      "first_estimate_epochs": epochs, "evaluation_estimate_s": evaluation,
                      "test_acc": float(done.evaluation.metrics.summary()["accuracy"]), "bundle": str(done.bundle)}
     write_time_account(prep.path, account)
+
+
+def _final_deadline(prep: Prepared, plan: BudgetPlan, evaluation: float) -> float:
+    """When the final training must end (a time.time()): the budget's end less the test evaluation and a
+    quarter of the margin."""
+    return prep.started + plan.budget_s - evaluation - MARGIN * plan.budget_s / 4
 
 
 def _final_plan(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -> tuple[int, float]:
@@ -127,7 +133,7 @@ def _final_plan(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -
     evaluation = BUNDLE_S + evaluation_seconds(config, prep.loaded.in_shape, prep.loaded.num_classes,
                                                prep.test_images, flip_tta_for(config, settings),
                                                prep.test[0][:EVAL_SAMPLE])
-    left = prep.started + plan.budget_s - time.time() - evaluation - MARGIN * plan.budget_s / 4
+    left = _final_deadline(prep, plan, evaluation) - time.time()
     epochs = max(1, min(MAX_FITTED_EPOCHS, math.floor(left / epoch_s)))
     if epochs < plan.final_epochs:
         log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
