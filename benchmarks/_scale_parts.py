@@ -1,5 +1,5 @@
 """The scale benchmark's measurements outside a search: Optuna's suggestion time against study size (plain TPE
-against hpsearch's `SnapshotSampler`, both in hpsearch's SQLite study) and one checkpoint's writing time."""
+against hpsearch's `SnapshotSampler`, both in hpsearch's default journal study) and one checkpoint's writing time."""
 from __future__ import annotations
 
 import tempfile
@@ -24,7 +24,7 @@ def suggestion_ms(trials: int, snapshot: bool, running: int = 4) -> list[dict[st
     if snapshot:
         sampler = SnapshotSampler(sampler)
     with tempfile.TemporaryDirectory() as folder:
-        study = optuna.create_study(storage=study_storage(f"{folder}/optuna.db"), sampler=sampler,
+        study = optuna.create_study(storage=study_storage(f"{folder}/optuna.journal"), sampler=sampler,
                                     direction="maximize")
         space_fn = define_by_run(get_preset("mlp"), seed_key="seed")
         calls, live = [], []

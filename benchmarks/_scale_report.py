@@ -99,10 +99,10 @@ def table(result: dict[str, Any]) -> str:
 
 
 def suggestion_table(by_sampler: dict[str, list[dict[str, float]]]) -> str:
-    """Optuna ask + suggestion (ms) by study size, outside a search, in hpsearch's SQLite study."""
+    """Optuna ask + suggestion (ms) by study size, outside a search, in hpsearch's default (journal) study."""
     rows = [[name, f"{b['trials_done_from']:.0f}-{b['trials_done_to']:.0f}", b["mean_ms"]]
             for name, buckets in by_sampler.items() for b in buckets]
-    return markdown_table(["sampler (SQLite study, mlp preset)", "study size", "ms per ask + suggestion"], rows)
+    return markdown_table(["sampler (journal study, mlp preset)", "study size", "ms per ask + suggestion"], rows)
 
 
 def methods_table(runs: dict[str, Any]) -> str:

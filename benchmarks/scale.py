@@ -183,6 +183,8 @@ def profile_hpsearch(args: argparse.Namespace, storage: Path, address: str) -> s
     t0 = time.perf_counter()
     prof.runcall(run_hpsearch, args, storage, address, clock)
     wall = time.perf_counter() - t0
+    if args.out:
+        prof.dump_stats(str(Path(args.out) / "scale_profile.prof"))  # for pstats / snakeviz: callers, callees
     text = io.StringIO()
     for key in ("tottime", "cumulative"):
         pstats.Stats(prof, stream=text).sort_stats(key).print_stats(35)

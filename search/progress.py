@@ -26,6 +26,9 @@ from .status import ProgressSnapshot, from_trials
 _UP = "\x1b[{n}F"
 _CLEAR = "\x1b[J"
 USE_EVERY_S = 5.0
+# a trial's end redraws the view at most this often: a redraw reads every trial, and a thousand-trial search
+# of short trials ends several a second (benchmarks/scale.py); its own line is always printed
+EVENT_REDRAW_S = 1.0
 
 
 def quiet_console() -> None:
@@ -58,6 +61,7 @@ class LiveProgress(Callback):
         self.t0 = time.time() - used_before_s  # a resumed search's clock goes on from the time already used
         self.last_draw = 0.0
         self.drawn = 0  # lines of the TTY view currently on screen
+        self.lines: list[str] = []  # the TTY view as last rendered
         self.last_state: tuple = ()
         self.broken = False
         self.trials: list = []
@@ -121,7 +125,10 @@ class LiveProgress(Callback):
     def _event(self, line: str, trials: list, ending: dict[str, str]) -> None:
         self._erase()
         print(f"[{clock(time.time() - self.t0)}] {line}", file=self.stream, flush=True)
-        self._draw(self.snapshot(trials, ending))
+        if time.time() - self.last_draw >= EVENT_REDRAW_S:
+            self._draw(self.snapshot(trials, ending))
+        elif self.tty and self.lines:  # the view as last drawn, back under the new line
+            self._show(self.lines)
 
     def _erase(self) -> None:
         if self.tty and self.drawn:
@@ -138,7 +145,10 @@ class LiveProgress(Callback):
             print(f"[{clock(snap.elapsed_s)}] {render_line(snap)}", file=self.stream, flush=True)
             return
         self._erase()
-        lines = render_lines(snap)
+        self.lines = render_lines(snap)
+        self._show(self.lines, final)
+
+    def _show(self, lines: list[str], final: bool = False) -> None:
         self.stream.write("\n".join(lines) + "\n")
         self.stream.flush()
         self.drawn = 0 if final else len(lines)

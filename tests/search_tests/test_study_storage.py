@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import pytest
 import sqlalchemy
 
 from search.searcher import study_storage
@@ -34,8 +35,9 @@ def test_study_file_is_in_wal_mode_and_storage_pickles(tmp_path: Path) -> None:
     assert isinstance(storage.engine, sqlalchemy.engine.Engine)
 
 
-def test_every_committed_trial_survives_a_killed_process(tmp_path: Path) -> None:
-    db = tmp_path / "optuna.db"
+@pytest.mark.parametrize("file", ["optuna.db", "optuna.journal"])  # the journal is appended without fsync
+def test_every_committed_trial_survives_a_killed_process(tmp_path: Path, file: str) -> None:
+    db = tmp_path / file
     script = textwrap.dedent(f"""
         import os, signal, optuna
         from search.searcher import study_storage
