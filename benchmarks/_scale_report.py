@@ -67,16 +67,20 @@ def accounting(exp: Path, run: Run) -> dict[str, Any]:
             "ended": board["ended"].value_counts().to_dict()}
 
 
-def summarise(args: argparse.Namespace, exp: Path, hp: Run, bare: Run, cli: dict[str, float],
+def summarise(args: argparse.Namespace, exp: Path, searches: list[Run], cli: dict[str, float],
               parts: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The JSON document and the Markdown table with its notes."""
-    runs = {"hpsearch": run_numbers(hp, exp, args.concurrency, args.skip),
-            "bare_ray_tune": run_numbers(bare, exp.parent / "bare", args.concurrency, args.skip)}
-    h, b = runs["hpsearch"]["overhead_s_per_slot"], runs["bare_ray_tune"]["overhead_s_per_slot"]
+    """The JSON document and the Markdown table with its notes. `searches`: hpsearch's run first, then the bare
+    Ray Tune runs, each in the experiment folder of its label next to hpsearch's."""
+    runs = {run.label: run_numbers(run, exp if i == 0 else exp.parent / run.label, args.concurrency, args.skip)
+            for i, run in enumerate(searches)}
+    h = runs[searches[0].label]["overhead_s_per_slot"]
+    over = {run.label: 100 * (h - runs[run.label]["overhead_s_per_slot"]) / runs[run.label]["overhead_s_per_slot"]
+            for run in searches[1:] if runs[run.label]["overhead_s_per_slot"] > 0}
     result = {"trials": args.trials, "nodes": args.nodes, "cpus_per_node": args.cpus_per_node,
               "concurrency": args.concurrency, "images": args.images, "runs": runs,
-              "hpsearch_overhead_over_bare_pct": 100 * (h - b) / b if b > 0 else math.nan,
-              "budget_s": args.budget_s, "accounting": accounting(exp, hp), "cli_s": cli, **parts}
+              "hpsearch_overhead_over_bare_pct": over.get("bare_ray_tune", math.nan),
+              "hpsearch_overhead_over_pct": over,
+              "budget_s": args.budget_s, "accounting": accounting(exp, searches[0]), "cli_s": cli, **parts}
     return result, table(result)
 
 
@@ -88,12 +92,12 @@ def table(result: dict[str, Any]) -> str:
                            "overhead s / slot", "driver CPU s / trial", "driver RSS MiB at skip",
                            "driver RSS MiB at end", "load 1m start / end"], rows)
     acc, cli = result["accounting"], result["cli_s"]
-    notes = [f"hpsearch overhead over bare Ray Tune: {result['hpsearch_overhead_over_bare_pct']:+.1f}%",
-             f"leaderboard: {acc['leaderboard_rows']} rows, {acc['unique_trial_ids']} distinct trials, "
-             f"same trials as Ray ended: {acc['same_trials']}; ended: {acc['ended']}",
-             "CLI on the finished experiment (fresh process): "
-             + ", ".join(f"`{k}` {v:.1f} s" for k, v in cli.items()),
-             f"one checkpoint ({result['checkpoint_mib']:.2f} MiB) written in {1000 * result['checkpoint_write_s']:.0f} ms"]
+    notes = [f"hpsearch overhead over {name}: {pct:+.1f}%" for name, pct in result["hpsearch_overhead_over_pct"].items()]
+    notes += [f"leaderboard: {acc['leaderboard_rows']} rows, {acc['unique_trial_ids']} distinct trials, "
+              f"same trials as Ray ended: {acc['same_trials']}; ended: {acc['ended']}",
+              "CLI on the finished experiment (fresh process): "
+              + ", ".join(f"`{k}` {v:.1f} s" for k, v in cli.items()),
+              f"one checkpoint ({result['checkpoint_mib']:.2f} MiB) written in {1000 * result['checkpoint_write_s']:.0f} ms"]
     return (text + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n\n" + methods_table(result["runs"]) + "\n\n"
             + suggestion_table(result["optuna_suggest_ms"]))
 

@@ -39,6 +39,7 @@ from ._scale_probe import CompletionClock, DriverSampler, MethodTimer
 from ._scale_report import Run, summarise, write
 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+BARE, BARE_CHECKPOINTED = "bare_ray_tune", "bare_ray_tune_checkpointed"  # run names, also their experiment folders
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -123,17 +124,28 @@ def run_hpsearch(args: argparse.Namespace, storage: Path, address: str, clock: C
         return run_experiment(prepare(cfg), callbacks=[clock, view])
 
 
-def bare_trial(config: dict[str, Any], data: Any, settings: Any) -> None:
-    """What a person writes with Ray Tune alone: train, report the metrics."""
+def bare_trial(config: dict[str, Any], data: Any, settings: Any, checkpoint: bool = False) -> None:
+    """What a person writes with Ray Tune alone: train, report the metrics (with `checkpoint`, and the same
+    per-epoch checkpoint as hpsearch's trainable, written to a temporary folder that Ray copies)."""
     from ray import tune
 
+    from trainables.checkpoint import save_state
     from trainables.loop import run
 
-    run(config, data, settings, lambda report, state: tune.report(report.metrics()))
+    def report(result: Any, state: Any) -> None:
+        if not (checkpoint and state is not None):
+            tune.report(result.metrics())
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            save_state(state, folder)
+            tune.report(result.metrics(), checkpoint=tune.Checkpoint.from_directory(folder))
+
+    run(config, data, settings, report)
 
 
-def run_bare(args: argparse.Namespace, storage: Path, clock: CompletionClock) -> None:
-    """The same trials through a plain Tuner: same space (in-memory Optuna TPE), ASHA, concurrency."""
+def run_bare(args: argparse.Namespace, storage: Path, clock: CompletionClock, checkpoint: bool = False) -> None:
+    """The same trials through a plain Tuner: same space (in-memory Optuna TPE), ASHA, concurrency; with
+    `checkpoint`, the same checkpoints as hpsearch (every epoch, the same number kept)."""
     import optuna
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -142,20 +154,26 @@ def run_bare(args: argparse.Namespace, storage: Path, clock: CompletionClock) ->
 
     from analysis.experiment_data import load_data, settings_for
     from search.config import parse_config
+    from search.launch import CHECKPOINTS_KEPT
     from spaces import define_by_run, get_preset
 
-    cfg = parse_config(experiment_raw(args, storage, "bare", None), "<scale benchmark>")
+    name = BARE_CHECKPOINTED if checkpoint else BARE
+    cfg = parse_config(experiment_raw(args, storage, name, None), "<scale benchmark>")
     _, data = load_data(cfg)
     sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=10, multivariate=True, group=True,
                                          constant_liar=True)
     searcher = OptunaSearch(space=define_by_run(get_preset("mlp"), seed_key="seed"), metric="val_acc", mode="max",
                             sampler=sampler)
-    fn = tune.with_resources(tune.with_parameters(bare_trial, data=data, settings=settings_for(cfg)), {"cpu": 1})
+    fn = tune.with_resources(tune.with_parameters(bare_trial, data=data, settings=settings_for(cfg),
+                                                  checkpoint=checkpoint), {"cpu": 1})
+    kept = tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute="val_acc",
+                                 checkpoint_score_order="max") if checkpoint else None
     tuner = tune.Tuner(fn, tune_config=tune.TuneConfig(
         metric="val_acc", mode="max", search_alg=ConcurrencyLimiter(searcher, max_concurrent=args.concurrency),
         scheduler=ASHAScheduler(time_attr="epoch", max_t=2, grace_period=1, reduction_factor=2),
         num_samples=args.trials, reuse_actors=True, time_budget_s=args.budget_s),
-        run_config=tune.RunConfig(name="bare", storage_path=str(storage), verbose=0, callbacks=[clock]))
+        run_config=tune.RunConfig(name=name, storage_path=str(storage), verbose=0, callbacks=[clock],
+                                  checkpoint_config=kept))
     tuner.fit()
 
 
@@ -227,12 +245,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             hp = measured("hpsearch", TrialAwareOptunaSearch,
                           lambda clock: run_hpsearch(args, work, address, clock), args.trials)
             from ray.tune.search.optuna import OptunaSearch
-            bare = measured("bare_ray_tune", OptunaSearch, lambda clock: run_bare(args, work, clock), args.trials)
+            bare = measured(BARE, OptunaSearch, lambda clock: run_bare(args, work, clock), args.trials)
+            bare_ckpt = measured(BARE_CHECKPOINTED, OptunaSearch,
+                                 lambda clock: run_bare(args, work, clock, checkpoint=True), args.trials)
         cli = cli_seconds(work / "hpsearch", work, report=not args.quick)  # quick: the report's own tests cover it
         parts = {"optuna_suggest_ms": {"plain_tpe": suggestion_ms(args.optuna_trials, snapshot=False),
                                        "snapshot_sampler": suggestion_ms(args.optuna_trials, snapshot=True)},
                  **checkpoint_seconds()}
-        result, table = summarise(args, work / "hpsearch", hp, bare, cli, parts)
+        result, table = summarise(args, work / "hpsearch", [hp, bare, bare_ckpt], cli, parts)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -111,7 +111,7 @@ def test_fidelity_rank_quick(tmp_path: Path) -> None:
 def test_scale_quick(tmp_path: Path) -> None:
     doc = run_quick("scale", tmp_path)
     assert doc["nodes"] == 3
-    for name in ("hpsearch", "bare_ray_tune"):
+    for name in ("hpsearch", "bare_ray_tune", "bare_ray_tune_checkpointed"):
         run = doc["runs"][name]
         assert run["completed"] == doc["trials"]
         assert positive(run["wall_s"]) and positive(run["work_s_per_trial"]) and positive(run["driver_rss_mib_at_end"])
