@@ -24,20 +24,28 @@ NUM_SAMPLES = 6
 
 
 def cli(*args: str, **kw) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0"}
+    # Ray's record of the trials (experiment_state-*.json) is saved every second, not every 10 s or more: the
+    # kill points below read it, and a search of a few small trials can finish between two 10 s saves
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S": "0",
+           "TUNE_GLOBAL_CHECKPOINT_S": "1"}
     return subprocess.Popen([sys.executable, "-m", "search.cli", *args], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
 
 
-def terminated(exp: Path) -> set[str]:
+def recorded(exp: Path) -> dict[str, str]:
+    """Each trial's status in Ray's newest record of the experiment (trials started since are not in it)."""
     state = newest(exp, "experiment_state-*.json")
     if state is None:
-        return set()
+        return {}
     try:
         data = json.loads(state.read_text())
     except (OSError, json.JSONDecodeError):
-        return set()
-    return {json.loads(t)["trial_id"] for t, _ in data["trial_data"] if json.loads(t)["status"] == "TERMINATED"}
+        return {}
+    return {json.loads(t)["trial_id"]: json.loads(t)["status"] for t, _ in data["trial_data"]}
+
+
+def terminated(exp: Path) -> set[str]:
+    return {trial for trial, status in recorded(exp).items() if status == "TERMINATED"}
 
 
 def kill_search(proc: subprocess.Popen, exp: Path) -> None:
@@ -77,7 +85,7 @@ def test_sigkill_then_resume_finishes_exactly_the_budget(tmp_path, fashion_dir, 
     exp_yaml = tmp_path / "exp.yaml"
     exp_yaml.write_text(yaml.safe_dump({
         "name": "killed", "storage": str(tmp_path / "results"), "space": "lenet5",
-        "dataset": {"name": "fashion_mnist", "data_dir": str(fashion_dir), "train_subset": 3000, "val_fraction": 0.2},
+        "dataset": {"name": "fashion_mnist", "data_dir": str(fashion_dir), "train_subset": 6000, "val_fraction": 0.2},
         "budget": {"num_samples": NUM_SAMPLES, "max_epochs": 3, "grace_period": 1, "reduction_factor": 2},
         "search": {"seed": 1}, "resources": {"cpus_per_trial": 1, "max_concurrent": 2},
     }))
