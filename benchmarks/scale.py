@@ -1,9 +1,11 @@
 """A thousand trials: hpsearch against bare Ray Tune on a local 3-raylet cluster, per trial-slot.
 
-Every trial is a real MLP (the `mlp` preset's space, searched by TPE) trained for at most two tiny epochs on
-a small Fashion-MNIST subset, under ASHA, through hpsearch and through a bare Ray Tune `Tuner` (a plain
-function trainable around the same `trainables.loop.run`, the same define-by-run space in an in-memory
-OptunaSearch, the same ASHA and concurrency, no checkpoints), back to back on the same cluster.
+Every trial is a real MLP (the `mlp` preset's space with the architecture and batch size fixed, so a trial
+costs the same in every arm: benchmarks/spaces/scale_mlp.yaml; twelve knobs searched by TPE) trained for at
+most two tiny epochs on a small Fashion-MNIST subset, under ASHA, through hpsearch and through a bare Ray Tune
+`Tuner` (a plain function trainable around the same `trainables.loop.run`, the same define-by-run space in an
+in-memory OptunaSearch, the same ASHA and concurrency), once without checkpoints and once with hpsearch's
+per-epoch checkpoint, back to back on the same cluster.
 
 Marginal overhead per trial-slot: with `c` trials at a time, each completion after the first `skip` (start-up
 and ramp-up left out) costs `c * slope` slot-seconds, where `slope` is the least-squares slope of completion
@@ -41,11 +43,13 @@ from ._scale_report import Run, summarise, write
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 BARE, BARE_CHECKPOINTED = "bare_ray_tune", "bare_ray_tune_checkpointed"  # run names, also their experiment folders
 ROOT = Path(__file__).resolve().parents[1]
+# the mlp preset with the architecture and batch size fixed: trials cost the same in every arm
+SPACE = ROOT / "benchmarks" / "spaces" / "scale_mlp.yaml"
 
 
 def experiment_raw(args: argparse.Namespace, storage: Path, name: str, address: str | None) -> dict[str, Any]:
-    """The hpsearch experiment: the mlp preset, two epochs, ASHA after the first, no warm starts."""
-    return {"name": name, "space": "mlp", "storage": str(storage), "address": address,
+    """The hpsearch experiment: the benchmark's space (SPACE), two epochs, ASHA after the first, no warm starts."""
+    return {"name": name, "space": str(SPACE), "storage": str(storage), "address": address,
             "dataset": {"name": "fashion_mnist", "data_dir": args.data_dir, "train_subset": args.images,
                         "options": {"download": False}},
             "budget": {"num_samples": args.trials, "max_epochs": 2, "grace_period": 1, "time_budget_s": args.budget_s},
@@ -155,14 +159,14 @@ def run_bare(args: argparse.Namespace, storage: Path, clock: CompletionClock, ch
     from analysis.experiment_data import load_data, settings_for
     from search.config import parse_config
     from search.launch import CHECKPOINTS_KEPT
-    from spaces import define_by_run, get_preset
+    from spaces import define_by_run, load_space
 
     name = BARE_CHECKPOINTED if checkpoint else BARE
     cfg = parse_config(experiment_raw(args, storage, name, None), "<scale benchmark>")
     _, data = load_data(cfg)
     sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=10, multivariate=True, group=True,
                                          constant_liar=True)
-    searcher = OptunaSearch(space=define_by_run(get_preset("mlp"), seed_key="seed"), metric="val_acc", mode="max",
+    searcher = OptunaSearch(space=define_by_run(load_space(SPACE), seed_key="seed"), metric="val_acc", mode="max",
                             sampler=sampler)
     fn = tune.with_resources(tune.with_parameters(bare_trial, data=data, settings=settings_for(cfg),
                                                   checkpoint=checkpoint), {"cpu": 1})
