@@ -26,9 +26,11 @@ from .status import ProgressSnapshot, from_trials
 _UP = "\x1b[{n}F"
 _CLEAR = "\x1b[J"
 USE_EVERY_S = 5.0
-# a trial's end redraws the view at most this often: a redraw reads every trial, and a thousand-trial search
-# of short trials ends several a second (benchmarks/scale.py); its own line is always printed
+# in a search of more than EVENT_EVERY_TRIALS trials, a trial's end redraws the view at most every EVENT_REDRAW_S:
+# a redraw reads every trial, and a thousand-trial search of short trials ends several a second
+# (benchmarks/scale.py); the trial's own line is always printed, and smaller searches redraw at every end
 EVENT_REDRAW_S = 1.0
+EVENT_EVERY_TRIALS = 200
 
 
 def quiet_console() -> None:
@@ -125,7 +127,7 @@ class LiveProgress(Callback):
     def _event(self, line: str, trials: list, ending: dict[str, str]) -> None:
         self._erase()
         print(f"[{clock(time.time() - self.t0)}] {line}", file=self.stream, flush=True)
-        if time.time() - self.last_draw >= EVENT_REDRAW_S:
+        if len(trials) <= EVENT_EVERY_TRIALS or time.time() - self.last_draw >= EVENT_REDRAW_S:
             self._draw(self.snapshot(trials, ending))
         elif self.tty and self.lines:  # the view as last drawn, back under the new line
             self._show(self.lines)

@@ -87,21 +87,27 @@ def test_a_broken_view_never_stops_the_search(capsys):
     assert view.broken and err.count("progress view off after an internal error (OSError: stream closed)") == 1
 
 
-def test_trial_endings_print_a_line_each_but_redraw_at_most_once_a_second():
+@pytest.mark.parametrize("n", [20, 300])
+def test_trial_endings_print_a_line_each_and_a_large_search_redraws_at_most_once_a_second(n):
     from types import SimpleNamespace
 
+    from search.progress import EVENT_EVERY_TRIALS
+
     trials = [SimpleNamespace(trial_id=f"t{i}", status="RUNNING", config={"lr": 0.1},
-                              last_result={"epoch": 1, "val_acc": 0.5 + i / 100}) for i in range(50)]
+                              last_result={"epoch": 1, "val_acc": 0.5 + i / 1000}) for i in range(n)]
     for tty in (False, True):
         stream = io.StringIO()
-        view = LiveProgress("val_acc", "max", 50, 2, stream=stream, tty=tty)
-        for t in trials:  # fifty trials end within a fraction of a second
+        view = LiveProgress("val_acc", "max", n, 2, stream=stream, tty=tty)
+        for t in trials[:20]:  # twenty trials end within a fraction of a second
             view.on_trial_complete(0, trials, t)
         out = stream.getvalue()
-        assert len(ENDED.findall(out)) == 50
-        # the summary is computed once, at the first ending ("1 stopped early"), not after each of the fifty
+        assert len(ENDED.findall(out)) == 20
+        if n <= EVENT_EVERY_TRIALS:  # a small search: a summary after every ending
+            assert out.count(f"{n}/{n} trials") == 20
+            continue
+        # a large one: the summary is computed once, at the first ending ("1 stopped early")
         assert "2 stopped early" not in out
         if tty:  # the view stays under the newest line: the last drawn view re-shown after each ending
-            assert out.rstrip("\n").endswith(view.lines[-1]) and out.count(view.lines[0]) == 50
+            assert out.rstrip("\n").endswith(view.lines[-1]) and out.count(view.lines[0]) == 20
         else:
-            assert out.count("50/50 trials") == 1
+            assert out.count(f"{n}/{n} trials") == 1
