@@ -145,42 +145,6 @@ def count_actor_failures_once() -> None:
     TuneController._trial_task_failure = _trial_task_failure  # type: ignore[method-assign]
 
 
-# -- checkpoint persistence: Ray copies every reported checkpoint with pyarrow, slow between local folders
-def copy_local_checkpoints_directly() -> None:
-    """Between two local folders, persist a reported checkpoint with `shutil`, not pyarrow's `copy_files`.
-
-    Ray 2.60's `StorageContext.persist_current_checkpoint` copies the folder a trial reports into the trial's
-    storage with `ray.train._internal.storage._pyarrow_fs_copy_files`. Between local folders pyarrow took
-    27 ms for a 6 MiB checkpoint where shutil takes 3 ms: the largest cost left per epoch in a search of short
-    trials (benchmarks/scale.py). Any other filesystem (S3, GCS, NFS through fsspec) keeps Ray's copy.
-    Runs in a trial's worker (`trainables.ray_trainable.train_trial(prepare=...)`); idempotent.
-    """
-    import os
-    import shutil
-
-    import pyarrow.fs
-    from ray.train._internal import storage
-
-    original = storage._pyarrow_fs_copy_files
-    if getattr(original, "hpsearch_patched", False):
-        return
-
-    def copy(source: str, destination: str, source_filesystem: Any = None, destination_filesystem: Any = None,
-             **kwargs: Any) -> Any:
-        local = pyarrow.fs.LocalFileSystem
-        if isinstance(source_filesystem, local) and isinstance(destination_filesystem, local) and not kwargs:
-            if os.path.isdir(source):
-                shutil.copytree(source, destination, dirs_exist_ok=True)
-            else:
-                shutil.copyfile(source, destination)
-            return None
-        return original(source, destination, source_filesystem=source_filesystem,
-                        destination_filesystem=destination_filesystem, **kwargs)
-
-    copy.hpsearch_patched = True  # type: ignore[attr-defined]
-    storage._pyarrow_fs_copy_files = copy
-
-
 # -- token authentication (Ray >= 2.52): the mode is read once per process into Ray's config
 def use_token_auth() -> None:
     """Turn Ray's token authentication on for this process and the Ray processes it starts.

@@ -163,15 +163,12 @@ def _trainable(prep: Prepared, ladder: Ladder | None = None) -> Callable[..., An
     from trainables.models.builders import registered_builders
     from trainables.ray_trainable import train_trial
 
-    from ._ray_compat import copy_local_checkpoints_directly
-
     cfg = prep.cfg
     # trials get where the data is, not the arrays: each node decodes it once (trainables.node_data); arrays
     # given from Python exist only in this process, so they travel through the object store instead
     fn = tune.with_parameters(train_trial, data=prep.data if _in_process(cfg) else data_source(cfg),
                               settings=settings_for(cfg), metric=cfg.search.metric,
-                              builders=registered_builders(), ladder=ladder,
-                              prepare=copy_local_checkpoints_directly)
+                              builders=registered_builders(), ladder=ladder)
     return tune.with_resources(fn, {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial})
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import tempfile
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .checkpoint import TrialState, load_state, save_state
@@ -26,19 +26,16 @@ ERROR_FILE = "hpsearch_error.txt"
 
 def train_trial(config: dict[str, Any], data: TrialData | DataSource, settings: TrainSettings,
                 metric: str = "val_acc", builders: Mapping[str, Builder] | None = None,
-                ladder: Ladder | None = None, prepare: Callable[[], None] | None = None) -> None:
+                ladder: Ladder | None = None) -> None:
     """Ray Tune function trainable; wrap with `tune.with_parameters(train_trial, data=..., settings=...)`.
 
     `data`: the arrays themselves, or a `DataSource` that this node's loader decodes once (`node_data`).
     `builders`: the model builders registered on the driver (Python callables of a custom model).
     With `ladder`, the trial climbs its stages (`trainables.stages`) instead of one training of max_epochs.
-    `prepare`: run first in the worker (the launcher's fixes to Ray in this process).
     """
     import ray
     from ray import tune
 
-    if prepare is not None:
-        prepare()
     register_builders(builders)
     from .node_data import node_trial_data
 

@@ -252,24 +252,3 @@ def test_tpe_reads_constraints_told_by_set_constraint() -> None:
     assert "_get_infeasible_trial_score" in inspect.getsource(split), f"TPE's split changed in optuna {optuna.__version__}"
     assert require(tpe, "_get_infeasible_trial_score", "optuna")(study.trials[0]) == 5.0
 
-
-def test_checkpoints_are_persisted_where_the_local_copy_expects(tmp_path: Path) -> None:
-    import pyarrow.fs
-    from ray.train._internal import storage
-
-    params = list(inspect.signature(storage._pyarrow_fs_copy_files).parameters)
-    assert params[:4] == ["source", "destination", "source_filesystem", "destination_filesystem"], params
-    assert "_pyarrow_fs_copy_files(" in inspect.getsource(storage.StorageContext.persist_current_checkpoint), (
-        f"ray {ray.__version__} persists checkpoints differently: update copy_local_checkpoints_directly")
-    _ray_compat.copy_local_checkpoints_directly()
-    _ray_compat.copy_local_checkpoints_directly()  # idempotent
-    assert storage._pyarrow_fs_copy_files.hpsearch_patched
-    source, target = tmp_path / "ckpt", tmp_path / "trial" / "checkpoint_000000"
-    (source / "sub").mkdir(parents=True)
-    (source / "state.pt").write_bytes(b"x" * 1000)
-    (source / "sub" / "f").write_text("y")
-    target.mkdir(parents=True)  # Ray creates the folder first
-    local = pyarrow.fs.LocalFileSystem()
-    storage._pyarrow_fs_copy_files(source=str(source), destination=str(target), source_filesystem=local,
-                                   destination_filesystem=local)
-    assert (target / "state.pt").read_bytes() == b"x" * 1000 and (target / "sub" / "f").read_text() == "y"
