@@ -114,11 +114,13 @@ def check_all_completed_and_resumed(exp: Path, proc: subprocess.Popen, worker_id
 @pytest.mark.slow
 def test_trials_land_on_both_nodes_and_survive_a_node_death(tmp_path, fashion_dir, cluster):
     worker = cluster.add_node(num_cpus=1)
-    exp_yaml = experiment(tmp_path, fashion_dir, "multi", subset=6000, epochs=4, samples=3, concurrent=2)
+    # 18,000 images and 8 epochs: the kill point (a checkpoint, three or more epochs left) lasts several
+    # seconds; with 6,000 images and 4 epochs a trial went through it between two polls in 4 of 5 recent runs
+    exp_yaml = experiment(tmp_path, fashion_dir, "multi", subset=18000, epochs=8, samples=3, concurrent=2)
     exp = tmp_path / "results" / "multi"
     proc = start(exp_yaml, cluster.address)
-    kill_when(cluster, worker, exp, proc, trials=1, before_epoch=3)  # two epochs left: it cannot finish first
-    moved = check_all_completed_and_resumed(exp, proc, worker.node_id, samples=3, epochs=4)
+    kill_when(cluster, worker, exp, proc, trials=1, before_epoch=6)  # three epochs left: it cannot finish first
+    moved = check_all_completed_and_resumed(exp, proc, worker.node_id, samples=3, epochs=8)
     assert len(moved) >= 1, "the trial cut by the node death went on on the head node"
     all_nodes = {r["node_id"] for p in exp.glob("trial_*/result.json") for r in read_results(p)}
     assert len(all_nodes) >= 2, "trials ran on at least two nodes"
