@@ -251,4 +251,3 @@ def test_tpe_reads_constraints_told_by_set_constraint() -> None:
     split = require(tpe, "_split_trials", "optuna")
     assert "_get_infeasible_trial_score" in inspect.getsource(split), f"TPE's split changed in optuna {optuna.__version__}"
     assert require(tpe, "_get_infeasible_trial_score", "optuna")(study.trials[0]) == 5.0
-
