@@ -28,7 +28,7 @@ class TestEvaluation:
     """Predictions of one model on the test set, and their metrics."""
 
     trial_id: str
-    epoch: int
+    epoch: float                     # a final model fitted to a deadline may end with a partial pass
     config: dict[str, Any]
     class_names: list[str]
     y_true: np.ndarray
@@ -105,7 +105,7 @@ def evaluation_seconds(config: dict[str, Any], in_shape: tuple[int, int, int], n
 
 
 def evaluate_model(model: torch.nn.Module, preprocess: Normalisation, x: np.ndarray, y: np.ndarray,
-                   class_names: list[str], trial_id: str, epoch: int, config: dict[str, Any],
+                   class_names: list[str], trial_id: str, epoch: float, config: dict[str, Any],
                    flip_tta: bool = False) -> TestEvaluation:
     probs = predict_probs(model, preprocess, x, flip_tta)
     return TestEvaluation(trial_id, epoch, dict(config), list(class_names), np.asarray(y), probs,

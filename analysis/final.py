@@ -41,7 +41,7 @@ WATCH_IMAGES = 256   # validation images the retraining reports on after each ep
 class FinalModel:
     bundle: Path
     trial_id: str
-    epochs: int
+    epochs: float  # fitted to a deadline: the last pass may be partial
     config: dict[str, Any]
     evaluation: TestEvaluation
     seconds: dict[str, float] = field(default_factory=dict)  # "training" (data loading included), "evaluation"
@@ -83,25 +83,30 @@ class Retrained:
     model: torch.nn.Module
     preprocess: Normalisation
     reports: list[EpochReport]
+    epochs: float  # what it trained: fewer than planned if it diverged, a partial last pass if fitted to a deadline
 
 
 MAX_FITTED_EPOCHS = 200  # a training fitted to a deadline (see `fit_to_deadline`) never has more epochs than this
+MIN_PART = 0.1  # the smallest partial last pass `fit_to_deadline` plans
 
 
 def fit_to_deadline(deadline: float, say: Progress, label: str) -> Length:
     """A training length that ends by `deadline` (a time.time()) at the speed training actually runs: after
-    every epoch, as many more epochs as fit into what is left at the median time of the last three (one
-    slow epoch, a pause of the machine, must not end the training early); the schedule is resized to match
-    (`trainables.loop.refit`); none when the next one would end past the deadline."""
+    every epoch, as much more training as fits into what is left at the median time of the last three
+    epochs (one slow epoch, a pause of the machine, must not end the training early), a partial last pass
+    included (at least MIN_PART of one: a sliver would cost a validation pass for nothing); the schedule is
+    resized to match (`trainables.loop.refit`). Whole epochs alone left up to one epoch of the budget unused."""
     recent: list[float] = []
 
-    def length(r: EpochReport, planned: int) -> int:
+    def length(r: EpochReport, planned: float) -> float:
         recent[:] = [*recent[-2:], max(r.epoch_seconds or 0.0, 1e-3)]
-        more = math.floor(max(0.0, deadline - time.time()) / float(np.median(recent)))
-        epochs = min(MAX_FITTED_EPOCHS, r.epoch + more)
+        per_epoch = float(np.median(recent))
+        more = max(0.0, deadline - time.time()) / per_epoch
+        whole, part = divmod(more, 1.0)
+        epochs = min(MAX_FITTED_EPOCHS, r.epoch + whole + (round(part, 2) if part >= MIN_PART else 0.0))
         if epochs != planned:
-            say(f"{label}: {epochs} epochs in all instead of {planned}: {deadline - time.time():.0f}s left "
-                f"at {float(np.median(recent)):.1f}s per epoch")
+            say(f"{label}: {epochs:g} epochs in all instead of {planned:g}: {deadline - time.time():.0f}s left "
+                f"at {per_epoch:.1f}s per epoch")
         return epochs
     return length
 
@@ -124,24 +129,26 @@ def train_fixed(config: dict[str, Any], train_x: np.ndarray, train_y: np.ndarray
     # not a search trial: the search's first-epoch time limit (budget.max_epoch_seconds) and constraints do not apply
     settings = replace(base.settings, max_epoch_seconds=None, constraints=())
     reports: list[EpochReport] = []
-    total = [epochs]  # what the deadline has refitted the length to so far
+    total: list[float] = [epochs]  # what the deadline has refitted the length to so far
     t0 = time.perf_counter()
 
     def report(r: EpochReport, state: TrialState | None) -> None:
         reports.append(r)
-        say(f"{label}: epoch {r.epoch}/{total[0]} train_loss {r.train_loss:.4f} train_acc {r.train_acc:.4f} "
+        say(f"{label}: epoch {r.epoch}/{total[0]:g} train_loss {r.train_loss:.4f} train_acc {r.train_acc:.4f} "
             f"({time.perf_counter() - t0:.0f}s)")
 
     fitted = fit_to_deadline(deadline, say, label) if deadline is not None else None
 
-    def length(r: EpochReport, planned: int) -> int:
+    def length(r: EpochReport, planned: float) -> float:
         total[0] = fitted(r, planned) if fitted is not None else planned
         return total[0]
 
     state = run(config, data, settings, report, epochs=epochs, length=length)
     if state is None or state.preprocess is None:  # cannot happen without a time limit; say so if it does
         raise LaunchError(f"{label}: training ended before its first epoch; nothing to export")
-    return Retrained(trained_model(config, d.in_shape, d.num_classes, state.model), state.preprocess, reports)
+    trained = min(total[0], len(reports))  # a partial last pass counts as its share of an epoch
+    return Retrained(trained_model(config, d.in_shape, d.num_classes, state.model), state.preprocess, reports,
+                     round(trained, 3))
 
 
 def _chosen(exp: Experiment, trial_id: str | None, by: str, planned: bool,
@@ -216,17 +223,17 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
         f"for {epochs} epochs")
     fit = train_fixed(config, x, y, d.x_val[:WATCH_IMAGES], d.y_val[:WATCH_IMAGES], base, epochs, "retrain", say,
                       deadline)
-    epochs = len(fit.reports)  # with a deadline, what the training was fitted to
+    trained = fit.epochs  # with a deadline, what the training was fitted to
     trained = time.perf_counter()
     say(f"evaluating on {len(base.y_test)} test images")
     tta = flip_tta_for(config, base.settings)
-    ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs, config,
-                        tta)
+    ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, trained,
+                        config, tta)
     folder = output_folder(exp.path, out, "final")
-    source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs,
+    source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": trained,
               "trained_on": f"train+validation ({len(y)} images)",
               f"search_{exp.metric}": float(row.get(exp.metric, math.nan))}
     _write_bundle(folder, fit, config, d, ev, source, tta)
     say(f"bundle written to {folder}")
     seconds = {"training": trained - started, "evaluation": time.perf_counter() - trained}
-    return FinalModel(folder, trial_id, epochs, config, ev, seconds)
+    return FinalModel(folder, trial_id, trained, config, ev, seconds)

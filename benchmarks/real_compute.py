@@ -109,9 +109,9 @@ def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any
     fit = train_fixed(config, x, y, d.x_val[:WATCH_IMAGES], d.y_val[:WATCH_IMAGES], base, epochs, preset, lambda _m: None,
                       deadline=started + args.budget * (1 - MARGIN / 2) - evaluation)
     ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, preset,
-                        len(fit.reports), config, flip_tta_for(config, settings))
+                        fit.epochs, config, flip_tta_for(config, settings))
     return {"test_acc": float(ev.metrics.summary()["accuracy"]), "wall_s": time.time() - started,
-            "epochs": len(fit.reports), "planned_epochs": epochs, "config": config}
+            "epochs": fit.epochs, "planned_epochs": epochs, "config": config}
 
 
 def one_run(args: argparse.Namespace, arm: str, seed: int) -> dict[str, Any]:

@@ -33,14 +33,15 @@ from .models.builders import use_code_paths
 from .models.pretrained import env_offline
 from .optimizers import make_optimizer
 from .preprocess import Normalisation, Preprocess, normalisation_for
-from .schedules import make_schedule, resize_schedule, step_schedule, steps_per_epoch
+from .schedules import make_schedule, part_images, resize_schedule, step_schedule, steps_per_epoch, training_steps
 from .trial_config import TrialConfig, parse_trial_config
 from .tta import flip_tta_logits, use_flip_tta
 
 # (this epoch's report, the state to checkpoint; None when nothing is worth keeping) -> None
 Report = Callable[[EpochReport, "TrialState | None"], None]
-# (the epoch just trained, the epochs training is meant to have) -> the epochs it should have in all
-Length = Callable[[EpochReport, int], int]
+# (the epoch just trained, the epochs training is meant to have) -> the epochs it should have in all; a
+# fractional length ends with a partial pass (a final training fitted to a deadline)
+Length = Callable[[EpochReport, float], float]
 
 
 @runtime_checkable
@@ -159,15 +160,17 @@ def train_step(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x:
 def train_one_epoch(model: nn.Module, pre: Preprocess, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                     config: TrialConfig, gen: torch.Generator, class_weights: torch.Tensor | None,
                     sample_weights: torch.Tensor | None = None, opts: StepOptions = StepOptions(),
-                    time_limit: float | None = None) -> dict[str, float]:
+                    time_limit: float | None = None, fraction: float = 1.0) -> dict[str, float]:
     """One pass over shuffled (x, y), or len(y) draws by `sample_weights`. Stops at the first non-finite loss.
 
     With `time_limit` (seconds), the pass stops as soon as its projected length exceeds the limit, and
-    the result holds that projection under PROJECTED_EPOCH_SECONDS.
+    the result holds that projection under PROJECTED_EPOCH_SECONDS. `fraction` < 1 trains only that
+    share of the pass (the first images of its shuffled order).
     """
     model.train()
     bs = config.batch_size
-    order = draw_order(len(y), gen, sample_weights).to(x.device)
+    order = draw_order(len(y), gen, sample_weights)
+    order = order[:part_images(fraction, len(order))].to(x.device)
     total_loss, correct, seen, diverged, too_slow = 0.0, 0, 0, False, 0.0
     t0 = time.perf_counter()
     for i in range(0, len(order), bs):
@@ -321,8 +324,9 @@ def setup(config: dict[str, Any], data: TrialData, settings: TrainSettings, star
     return trial
 
 
-def one_epoch(t: Trial) -> EpochReport:
-    """Train `t` for one more epoch, evaluate it, and decide whether it should stop."""
+def one_epoch(t: Trial, fraction: float = 1.0) -> EpochReport:
+    """Train `t` for one more epoch (`fraction` of one: a partial last pass), evaluate it, and decide
+    whether it should stop."""
     t.epoch += 1
     if isinstance(t.model, _EpochAware):  # e.g. a backbone frozen for its first warm-up epochs
         t.model.begin_epoch(t.epoch)
@@ -332,7 +336,7 @@ def one_epoch(t: Trial) -> EpochReport:
     limit = t.settings.max_epoch_seconds if t.epoch == 1 else None
     d = t.data
     tr = train_one_epoch(t.model, t.pre, t.opt, d.x_train, d.y_train, t.cfg, t.gen, d.class_weights, d.draws,
-                         t.opts, limit)
+                         t.opts, limit, fraction)
     speed = tr["seen"] / max(time.perf_counter() - t0, 1e-9)
     if M.PROJECTED_EPOCH_SECONDS in tr:  # too expensive for this search's budget: no epoch's results
         return EpochReport(0, speed, t.param_count, stopped_by=StopReason.TOO_SLOW,
@@ -376,13 +380,13 @@ def stop_reason(t: Trial, diverged: bool) -> StopReason | None:
     return None
 
 
-def refit(t: Trial, epochs: int, planned: int) -> int:
-    """Make `t` train `epochs` epochs in all instead of `planned` (never fewer than it has trained), its
-    per-step schedule resized to end there; returns the new length. A schedule that has already ended is
-    not restarted: such a training ends where it is, when asked for more."""
+def refit(t: Trial, epochs: float, planned: float) -> float:
+    """Make `t` train `epochs` epochs in all instead of `planned` (never fewer than it has trained; a
+    fraction: a partial last pass), its per-step schedule resized to end there; returns the new length.
+    A schedule that has already ended is not restarted: such a training ends where it is, when asked for more."""
     epochs = max(t.epoch, epochs)
     if epochs != planned and epochs > t.epoch:
-        if not resize_schedule(t.sched, epochs * steps_per_epoch(len(t.data.y_train), t.cfg.batch_size)):
+        if not resize_schedule(t.sched, training_steps(epochs, len(t.data.y_train), t.cfg.batch_size)):
             return min(epochs, max(planned, t.epoch))
     return epochs
 
@@ -396,7 +400,8 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
     after it, with model, optimizer, schedule and random streams exactly as they were. `epochs` stops
     after that many epochs in all (the schedule still spans `settings.planned_epochs()`, as in the search).
     `length`, asked after every epoch, may change how many epochs training has in all, and the schedule
-    follows it (`refit`): a training fitted to a deadline at the speed it actually runs.
+    follows it (`refit`): a training fitted to a deadline at the speed it actually runs, its last pass
+    partial where the length is fractional.
     The state is None for a trial stopped before its first epoch ended (too slow): nothing worth keeping.
 
     Example:
@@ -407,13 +412,14 @@ def run(config: dict[str, Any], data: TrialData, settings: TrainSettings, report
         report(infeasible, None)  # never trained a step: nothing worth a checkpoint
         return None
     last = start
-    until = settings.max_epochs if epochs is None else min(epochs, settings.max_epochs)
+    until: float = settings.max_epochs if epochs is None else min(epochs, settings.max_epochs)
     while trial.epoch < until:
-        result = one_epoch(trial)
+        part = min(1.0, until - trial.epoch)
+        result = one_epoch(trial, part)
         last = None if result.stopped_by is StopReason.TOO_SLOW else trial.state()
         report(result, last)
         if result.stopped_by is not None:
             break
-        if length is not None:
+        if length is not None and part == 1.0:  # a partial pass is the last
             until = refit(trial, length(result, until), until)
     return last

@@ -46,6 +46,18 @@ def steps_per_epoch(images: int, batch_size: int) -> int:
     return max(1, full + (1 if rest >= 2 else 0))
 
 
+def part_images(fraction: float, images: int) -> int:
+    """The images of an epoch cut to `fraction` of a pass (at least a batch of two)."""
+    return images if fraction >= 1 else max(2, min(images, round(fraction * images)))
+
+
+def training_steps(epochs: float, images: int, batch_size: int) -> int:
+    """Optimizer steps in `epochs` passes over `images`, the last one partial where `epochs` is fractional."""
+    whole, part = int(epochs), epochs - int(epochs)
+    rest = steps_per_epoch(part_images(part, images), batch_size) if part > 0 else 0
+    return whole * steps_per_epoch(images, batch_size) + rest
+
+
 class PerStep:
     """Marks a schedule stepped after every optimizer step (see `attach`), not once per epoch."""
 

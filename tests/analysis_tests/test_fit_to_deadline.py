@@ -35,7 +35,9 @@ def test_a_training_fitted_to_a_deadline_ends_by_it_with_its_schedule_complete(f
     longest = max(r.epoch_seconds for r in reports)
     assert state is not None and 2 <= len(reports) < 400, len(reports)
     assert end <= deadline + 0.5, (end - deadline, longest)  # never an epoch that ends past it (+ timer slack)
-    assert end >= deadline - 2 * longest - 0.2, (deadline - end, longest)  # no more than ~one epoch unused
+    # a partial last pass fills what is left: half an epoch of slack for epochs that vary in length under load
+    # (whole epochs alone left up to an epoch unused; 0.00-0.03 s here, idle and beside a test run)
+    assert end >= deadline - 0.5 * longest - 0.2, (deadline - end, longest)
     assert said and said[0].startswith("final: ")
     # Not asserted: that the one-cycle schedule ended exactly on the last step. It does when the last epoch
     # takes no longer than the median of the three before it; when it takes longer, the deadline ends the

@@ -2,6 +2,7 @@
 steps, with the trial's actual data size), resume exactly mid-schedule, and per-epoch schedules still work."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from trainables import loop
 from trainables.checkpoint import TrialState, load_state, save_state
 from trainables.data import TrialData
 from trainables.loop import TrainSettings, one_epoch, run, setup
-from trainables.schedules import steps_per_epoch
+from trainables.schedules import steps_per_epoch, training_steps
 
 LR = 1e-2
 # 65 training images in batches of 32: two steps per epoch, the last image alone is skipped (batch norm)
@@ -88,12 +89,12 @@ def test_per_epoch_schedule_still_steps_once_per_epoch() -> None:
 
 
 @pytest.mark.parametrize("name, extra", [("onecycle", {}), ("cosine", {"warmup_fraction": 0.25})])
-@pytest.mark.parametrize("new_epochs", [5, 3])
-def test_a_run_refitted_mid_way_ends_its_schedule_at_the_new_length(name: str, extra: dict, new_epochs: int,
+@pytest.mark.parametrize("new_epochs", [5, 3, 3.5])
+def test_a_run_refitted_mid_way_ends_its_schedule_at_the_new_length(name: str, extra: dict, new_epochs: float,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Planned 4 epochs (8 steps each), refitted after epoch 2 to 5 (stretched) or 3 (squeezed): the steps
-    already taken keep their rates, the last step of the new length trains at the final rate, the one
-    before it above it, and past the peak the rate only falls (no jump back up)."""
+    """Planned 4 epochs (8 steps each), refitted after epoch 2 to 5 (stretched), 3 (squeezed) or 3.5 (a
+    half pass last): the steps already taken keep their rates, the last step of the new length trains at
+    the final rate, the one before it above it, and past the peak the rate only falls (no jump back up)."""
     data, planned = _data(), 4
     config = {**BASE, "schedule": name, "batch_size": 8, **extra}
     settings = TrainSettings(max_epochs=planned, num_threads=1)
@@ -113,17 +114,17 @@ def test_a_run_refitted_mid_way_ends_its_schedule_at_the_new_length(name: str, e
     monkeypatch.setattr(loop, "setup", recorded)
     asked: list[tuple[int, int]] = []
 
-    def length(r, epochs: int) -> int:  # noqa: ANN001
+    def length(r, epochs: float) -> float:  # noqa: ANN001
         asked.append((r.epoch, epochs))
         return new_epochs if r.epoch == 2 else epochs
 
     epochs: list[int] = []
     run(config, data, settings, lambda r, _s: epochs.append(r.epoch), length=length)
     per_epoch = steps_per_epoch(len(data.y_train), 8)
-    assert epochs == list(range(1, new_epochs + 1)) and asked[:2] == [(1, planned), (2, planned)]
+    assert epochs == list(range(1, math.ceil(new_epochs) + 1)) and asked[:2] == [(1, planned), (2, planned)]
     assert used[: 2 * per_epoch] == pytest.approx(before)  # the refit changes nothing already trained
-    last = new_epochs * per_epoch
-    assert len(used) == last
+    last = training_steps(new_epochs, len(data.y_train), 8)
+    assert len(used) == last == int(new_epochs) * per_epoch + (per_epoch // 2 if new_epochs % 1 else 0)
     assert used[last - 1] == pytest.approx(FINAL_LR[name], abs=1e-12)
     assert used[last - 2] > used[last - 1] + 1e-5
     peak = used.index(max(used))
