@@ -1,6 +1,6 @@
 """A time-budgeted run end to end (issue 15, must-show 4): `budget.time_budget_s` alone plans the search,
 the stage ladder and the final training; the whole run (data, search, final training on train+validation,
-one test evaluation, bundle) ends by 105% of the budget (and not far before it), and its time account sums up."""
+one test evaluation, bundle) ends within 5% of the budget, and its time account sums up."""
 from __future__ import annotations
 
 import json
@@ -28,10 +28,10 @@ def test_a_time_budget_alone_ends_inside_it_with_a_tested_bundle(make_experiment
     prep = prepare(cfg)
     folder = run_experiment(prep)
     wall = time.time() - t0
-    # never past the budget by more than 5%, and close to it: the final training is refitted to the deadline
-    # after every epoch (analysis.final.fit_to_deadline). 59.0 and 59.3 s idle; the lower bound leaves room for
-    # a loaded machine's test-evaluation estimate (53.8 s in one CI run before the refit)
-    assert 0.90 * BUDGET_S <= wall <= 1.05 * BUDGET_S, wall
+    # within 5% of the budget: the final training is refitted to the deadline after every epoch, its last pass
+    # cut to what fits (analysis.final.fit_to_deadline). 58.5 and 58.8 s idle (59.0-59.3 s before the partial
+    # pass); what is left is the test evaluation's estimate against its actual time
+    assert 0.95 * BUDGET_S <= wall <= 1.05 * BUDGET_S, wall
 
     account = read_time_account(folder)
     assert account is not None and account.wall_s is not None
