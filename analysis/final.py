@@ -223,17 +223,17 @@ def final_model(results_dir: str | Path, out: str | Path | None = None, trial_id
         f"for {epochs} epochs")
     fit = train_fixed(config, x, y, d.x_val[:WATCH_IMAGES], d.y_val[:WATCH_IMAGES], base, epochs, "retrain", say,
                       deadline)
-    trained = fit.epochs  # with a deadline, what the training was fitted to
+    epochs_trained = fit.epochs  # with a deadline, what the training was fitted to (a partial last pass counts)
     trained = time.perf_counter()
     say(f"evaluating on {len(base.y_test)} test images")
     tta = flip_tta_for(config, base.settings)
-    ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, trained,
+    ev = evaluate_model(fit.model, fit.preprocess, base.x_test, base.y_test, d.class_names, trial_id, epochs_trained,
                         config, tta)
     folder = output_folder(exp.path, out, "final")
-    source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": trained,
+    source = {"experiment": str(exp.path), "trial_id": trial_id, "epochs": epochs_trained,
               "trained_on": f"train+validation ({len(y)} images)",
               f"search_{exp.metric}": float(row.get(exp.metric, math.nan))}
     _write_bundle(folder, fit, config, d, ev, source, tta)
     say(f"bundle written to {folder}")
     seconds = {"training": trained - started, "evaluation": time.perf_counter() - trained}
-    return FinalModel(folder, trial_id, trained, config, ev, seconds)
+    return FinalModel(folder, trial_id, epochs_trained, config, ev, seconds)

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.bundle import META, PREDICTIONS, load_bundle
+from analysis.final import MAX_FITTED_EPOCHS
 from analysis.time_account import PLANNED, SPENT, read_time_account
 from search.config import load_config
 from search.launch import prepare, run_experiment
@@ -46,6 +47,7 @@ def test_a_time_budget_alone_ends_inside_it_with_a_tested_bundle(make_experiment
     assert len(predictions) == meta["metrics"]["test_images"] == prep.test_images
     assert meta["metrics"]["accuracy"] == account.final["test_acc"] == (predictions.true == predictions.predicted).mean()
     assert account.final["test_acc"] > 0.6 and bundle.meta["source"]["epochs"] == account.final["epochs"]
+    assert 1 <= account.final["epochs"] <= MAX_FITTED_EPOCHS  # epochs trained, a partial last pass included
 
     # Optuna was told one value per completed stage, never a mid-stage one
     stages = len(account.plan["stages"])
