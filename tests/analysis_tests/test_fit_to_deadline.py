@@ -41,5 +41,6 @@ def test_a_training_fitted_to_a_deadline_ends_by_it_with_its_schedule_complete(f
     assert said and said[0].startswith("final: ")
     # Not asserted: that the one-cycle schedule ended exactly on the last step. It does when the last epoch
     # takes no longer than the median of the three before it; when it takes longer, the deadline ends the
-    # training one epoch before the schedule's end (seen in 1 of 6 runs of this test on 0.2 s epochs; a
-    # known gap, issue #15). The schedule's resizing itself is tested exactly in test_schedules.py.
+    # training before the (partial) pass the schedule was last sized for (seen in 1 of 6 runs of this test on
+    # 0.2 s epochs with whole epochs only; a known gap, issue #15). The schedule's resizing itself is tested
+    # exactly in test_schedules.py.
