@@ -75,11 +75,18 @@ def run_hpsearch(args: argparse.Namespace, seed: int, work: Path) -> dict[str, A
     final = account["final"]
     return {"test_acc": final["test_acc"], "wall_s": account["wall_s"], "process_s": wall,
             "epochs": final["epochs"], "trial_id": final["trial_id"], "chosen": final.get("chosen"),
-            "trials": _trials(work / name), "spent": account["spent"], "planned": account["planned"]}
+            "trials": _trials(work / name), "spent": account["spent"], "planned": account["planned"],
+            "config": _params(work / name, final["trial_id"])}
 
 
 def _trials(exp: Path) -> int:
     return sum(1 for _ in exp.glob("*/params.json"))
+
+
+def _params(exp: Path, trial_id: str) -> dict[str, Any] | None:
+    """The configuration the search chose (what its final training trained)."""
+    found = [p for p in exp.glob("*/params.json") if p.parent.name.endswith(trial_id)]
+    return json.loads(found[0].read_text()) if found else None
 
 
 def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any]:
