@@ -75,6 +75,8 @@ class BudgetConfig:
         "auto", (int, float, str), "seconds > 0 (stop a trial whose first epoch would take longer), 'auto' (a "
         "quarter of budget.time_budget_s per grace-period epoch; no limit without a time budget) or null (no limit)",
         lambda v: v == "auto" if isinstance(v, str) else v > 0, nullable=True)
+    final_share: float = _f(0.5, _NUM, "a number > 0 and < 1 (in time mode, the largest share of the time left after "
+                            "start-up that the final training may take; the rest explores)", lambda v: 0 < v < 1)
     mode: str | None = _f(None, _STR, "time (plan trials, stages and a final training from budget.time_budget_s), "
                           "explicit (budget.num_samples trials of budget.max_epochs epochs), or null (time when "
                           "budget.time_budget_s is given without num_samples and max_epochs)",

@@ -158,7 +158,7 @@ def run_bare(args: argparse.Namespace, storage: Path, clock: CompletionClock, ch
 
     from analysis.experiment_data import load_data, settings_for
     from search.config import parse_config
-    from search.launch import CHECKPOINTS_KEPT
+    from search.launch import checkpoint_config
     from spaces import define_by_run, load_space
 
     name = BARE_CHECKPOINTED if checkpoint else BARE
@@ -170,8 +170,7 @@ def run_bare(args: argparse.Namespace, storage: Path, clock: CompletionClock, ch
                             sampler=sampler)
     fn = tune.with_resources(tune.with_parameters(bare_trial, data=data, settings=settings_for(cfg),
                                                   checkpoint=checkpoint), {"cpu": 1})
-    kept = tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute="val_acc",
-                                 checkpoint_score_order="max") if checkpoint else None
+    kept = checkpoint_config("val_acc", "max") if checkpoint else None
     tuner = tune.Tuner(fn, tune_config=tune.TuneConfig(
         metric="val_acc", mode="max", search_alg=ConcurrencyLimiter(searcher, max_concurrent=args.concurrency),
         scheduler=ASHAScheduler(time_attr="epoch", max_t=2, grace_period=1, reduction_factor=2),

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from search.launch import checkpoint_config
 from spaces import Constant, resolve_space
 from trainables.checkpoint import load_state, trained_model
 from trainables.data import TrialData, load_dataset, make_trial_data
@@ -44,13 +45,6 @@ METRIC = "val_acc"
 METHODS = ("hpsearch", "random", "ofat")
 CPU_SPACE = Path(__file__).resolve().parent / "spaces" / "fashion_cnn_cpu.yaml"
 HAND_TUNED_LENET5 = 0.883  # what our users reach by hand on Fashion-MNIST (LeNet-5, 10 epochs)
-
-
-def _checkpoint_config(num_to_keep: int = 2):
-    from ray import tune
-
-    return tune.CheckpointConfig(num_to_keep=num_to_keep, checkpoint_score_attribute=METRIC,
-                                 checkpoint_score_order="max")
 
 
 def _trainable(data: TrialData, settings: TrainSettings, fn: Callable | None = None):
@@ -92,7 +86,7 @@ def run_random(a: Any, seed: int, budget: float, storage: Path, data: TrialData)
                                                    max_concurrent_trials=a.concurrency, time_budget_s=budget,
                                                    reuse_actors=True),
                        run_config=tune.RunConfig(name=f"random-s{seed}-{time.time_ns()}", storage_path=str(storage),
-                                                 checkpoint_config=_checkpoint_config(), verbose=0))
+                                                 checkpoint_config=checkpoint_config(METRIC, "max"), verbose=0))
     return list(tuner.fit())
 
 
@@ -115,8 +109,8 @@ def run_ofat(a: Any, seed: int, budget: float, storage: Path, data: TrialData) -
                            tune_config=tune.TuneConfig(metric=METRIC, mode="max", max_concurrent_trials=a.concurrency,
                                                        time_budget_s=left, reuse_actors=True),
                            run_config=tune.RunConfig(name=f"ofat-{factor}-s{seed}-{time.time_ns()}",
-                                                     storage_path=str(storage), checkpoint_config=_checkpoint_config(),
-                                                     verbose=0))
+                                                     storage_path=str(storage), verbose=0,
+                                                     checkpoint_config=checkpoint_config(METRIC, "max")))
         stage = list(tuner.fit())
         results += stage
         for r in stage:

@@ -4,9 +4,10 @@ of the winner, and to its test evaluation, from the measured speed of the warm-s
     remaining = budget - start-up already spent
     reserve   = Ray's shutdown + a safety margin;  evaluation = the test evaluation + the bundle
     final     = E epochs on train+validation, E the largest length (<= max_final_epochs) whose final training
-                fits FINAL_SHARE of what is left and whose stage ladder LADDER_CLIMBS trials can climb (with
-                the trials that run at once, after their worker started) in the exploration time that remains
-    explore   = the rest: ASHA over the stage ladder whose top stage is E / eta epochs on the training images
+                fits budget.final_share (FINAL_SHARE) of what is left, while a stage ladder still fits the rest
+    explore   = the rest: ASHA over the stage ladder whose top stage is E / eta epochs on the training images,
+                or the longest shorter one that LADDER_CLIMBS trials can climb (with the trials that run at
+                once, after their worker started) in the exploration time
 
 The top stage is a complete training eta times shorter than the final one: were it as long, two climbs
 of the ladder would cost twice the final training, and the final could never have more than a third of
@@ -23,7 +24,8 @@ from typing import Any
 from analysis.errors import ExperimentError
 from trainables.stages import Stage, make_ladder, min_stage_cost
 
-FINAL_SHARE = 1 / 2        # of the time left after start-up and reserve, at most, for the final training
+FINAL_SHARE = 1 / 2        # default of budget.final_share: of the time left after start-up and reserve, at most,
+                           # for the final training
 # (1/3 gave the 10-minute example a 5-epoch final and 91.4% test: benchmarks/real_compute.py, docs/performance.md)
 LADDER_CLIMBS = 2          # exploration must let at least this many trials climb the whole ladder
 TUNE_EXIT_S = 3.0          # Ray Tune stopping its trials and returning after the exploration deadline
@@ -85,8 +87,10 @@ def ladder_seconds(stages: tuple[Stage, ...], tp: Throughput) -> float:
 
 
 def plan_budget(budget_s: float, startup_s: float, tp: Throughput, eta: float,
-                max_final_epochs: int = 50) -> BudgetPlan:
+                max_final_epochs: int = 50, final_share: float = FINAL_SHARE) -> BudgetPlan:
     """The plan for `budget_s` seconds, `startup_s` of which are spent already; PlanError when nothing fits.
+
+    `final_share` caps the final training's part of the usable time (the rest explores).
 
     Example:
         >>> plan_budget(600, 10, Throughput(20, 2, 25, 54000, 6000, 10000, 2), eta=3).final_epochs  # doctest: +SKIP
@@ -98,16 +102,25 @@ def plan_budget(budget_s: float, startup_s: float, tp: Throughput, eta: float,
     best = None
     for epochs in range(1, max_final_epochs + 1):
         final = epochs * tp.final_epoch_seconds
-        stages = make_ladder(top_stage_epochs(epochs, eta), eta, min_cost)
-        climb = ladder_seconds(stages, tp)
-        explore = usable - final
-        if final > FINAL_SHARE * usable or explore < _explore_needed(climb, tp.concurrency):
+        stages = fitting_ladder(epochs, usable - final, tp, eta, min_cost)
+        if final > final_share * usable or stages is None:
             break
         best = (epochs, final, stages)
     if best is None:
-        raise PlanError(_too_small(budget_s, startup_s, tp, evaluation, reserve, eta, min_cost))
+        raise PlanError(_too_small(budget_s, startup_s, tp, evaluation, reserve, eta, min_cost, final_share))
     epochs, final, stages = best
     return BudgetPlan(budget_s, startup_s, usable - final, final, evaluation, reserve, epochs, eta, stages)
+
+
+def fitting_ladder(final_epochs: int, explore_s: float, tp: Throughput, eta: float,
+                   min_cost: float) -> tuple[Stage, ...] | None:
+    """The ladder with the longest top stage, at most `top_stage_epochs(final_epochs)`, that LADDER_CLIMBS
+    trials can climb in `explore_s` seconds; None when not even a one-epoch top stage fits."""
+    for top in range(top_stage_epochs(final_epochs, eta), 0, -1):
+        stages = make_ladder(top, eta, min_cost)
+        if explore_s >= _explore_needed(ladder_seconds(stages, tp), tp.concurrency):
+            return stages
+    return None
 
 
 def top_stage_epochs(final_epochs: int, eta: float) -> int:
@@ -121,12 +134,12 @@ def _explore_needed(climb: float, concurrency: int) -> float:
 
 
 def _too_small(budget_s: float, startup_s: float, tp: Throughput, evaluation: float, reserve: float, eta: float,
-               min_cost: float) -> str:
+               min_cost: float, final_share: float) -> str:
     """What the smallest plan (a final training of one epoch) would need, part by part."""
     climb = ladder_seconds(make_ladder(1, eta, min_cost), tp)
     explore = _explore_needed(climb, tp.concurrency)
     final = tp.final_epoch_seconds
-    need = startup_s + evaluation + reserve + max(final / FINAL_SHARE, final + explore)
+    need = startup_s + evaluation + reserve + max(final / final_share, final + explore)
     return (f"budget.time_budget_s = {budget_s:g} s is too small to search and train anything: start-up took "
             f"{startup_s:.0f} s, one epoch of the warm-start configuration takes {tp.epoch_seconds:.1f} s "
             f"({tp.final_epoch_seconds:.1f} s on train+validation for the final training), the test evaluation "

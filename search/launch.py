@@ -177,6 +177,14 @@ def _trial_dirname(trial: Any) -> str:
     return f"trial_{trial.trial_id}"
 
 
+def checkpoint_config(metric: str, mode: str) -> tune.CheckpointConfig:
+    """Ray's CheckpointConfig: a trial's best CHECKPOINTS_KEPT checkpoints by `metric`, plus its latest."""
+    from ray import tune
+
+    return tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT, checkpoint_score_attribute=metric,
+                                 checkpoint_score_order=mode)
+
+
 def failure_config(max_failures: int) -> tune.FailureConfig:
     """Ray's FailureConfig: a trial whose worker or node died is retried from its last checkpoint.
 
@@ -222,9 +230,7 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
     run_config = tune.RunConfig(
         name=cfg.name, storage_path=str(Path(prep.path).parent) if "://" not in prep.path else cfg.storage,
         failure_config=failure_config(cfg.resources.max_failures),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=CHECKPOINTS_KEPT,
-                                                checkpoint_score_attribute=cfg.search.metric,
-                                                checkpoint_score_order=cfg.mode),
+        checkpoint_config=checkpoint_config(cfg.search.metric, cfg.mode),
         verbose=2 if verbose else 0, callbacks=callbacks or [],
         # Tune's default reporter in Jupyter clears the cell (our header and view) even when it reports
         # nothing; a CLIReporter at verbose 0 never prints. With --verbose, Tune's own reporter is the view.

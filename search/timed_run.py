@@ -70,7 +70,8 @@ def run_timed(prep: Prepared, verbose: bool = False, callbacks: list | None = No
     budget = float(cfg.budget.time_budget_s or 0)
     start_new(prep, verbose)
     tp = measure_throughput(cfg, prep.space, prep.loaded, prep.test_images, trial_slots(cfg))
-    plan = plan_budget(budget, time.time() - prep.started, tp, cfg.budget.reduction_factor)
+    plan = plan_budget(budget, time.time() - prep.started, tp, cfg.budget.reduction_factor,
+                       final_share=cfg.budget.final_share)
     deadline = prep.started + plan.startup_s + plan.explore_s
     ladder = Ladder(plan.stages, deadline, tp.epoch_seconds, tp.eval_seconds)
     run = replace(prep, cfg=planned_config(cfg, plan))

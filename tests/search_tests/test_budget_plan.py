@@ -43,6 +43,17 @@ def test_a_larger_budget_buys_a_longer_final_training_and_more_stages() -> None:
     assert plan_budget(10**6, 20.0, CNN, eta=3, max_final_epochs=30).final_epochs == 30
 
 
+@pytest.mark.parametrize("share", [0.25, 0.75])
+def test_final_share_caps_the_final_training_and_a_larger_share_trains_longer(share: float) -> None:
+    plan = plan_budget(1800.0, 20.0, CNN, eta=3, final_share=share)
+    usable = 1800.0 - plan.startup_s - plan.evaluation_s - plan.reserve_s
+    assert plan.final_s <= share * usable
+    half = plan_budget(1800.0, 20.0, CNN, eta=3)
+    assert (plan.final_epochs < half.final_epochs) if share < FINAL_SHARE else (plan.final_epochs > half.final_epochs)
+    climb = ladder_seconds(plan.stages, CNN)  # the search still has room for its two climbs
+    assert plan.explore_s >= TRIAL_START_S + LADDER_CLIMBS * climb / CNN.concurrency
+
+
 def test_a_budget_too_small_to_train_anything_says_what_it_would_take() -> None:
     with pytest.raises(PlanError) as e:
         plan_budget(120.0, 20.0, CNN, eta=3)

@@ -30,6 +30,7 @@ CASES = [
     (bad(budget__max_epochs=True), "budget.max_epochs = True", "an int >= 1"),
     (bad(budget__grace_period=5), "budget.grace_period = 5", "must be <= budget.max_epochs (2)"),
     (bad(budget__reduction_factor=1), "budget.reduction_factor = 1", "a number > 1"),
+    (bad(budget__final_share=1), "budget.final_share = 1", "a number > 0 and < 1"),
     (bad(budget__time_budget_s=-5), "budget.time_budget_s = -5", "seconds > 0"),
     (bad(dataset__name="imagenet"), "dataset.name = 'imagenet'",
      "one of ['arrays', 'cifar10', 'cifar100', 'cifar10_gray', 'csv_manifest', 'custom', 'fashion_mnist'"),

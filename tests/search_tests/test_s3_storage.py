@@ -106,6 +106,7 @@ def test_search_in_s3_survives_a_driver_kill_and_is_read_from_the_bucket(tmp_pat
     resumed = cli({**s3, "HPSEARCH_STUDY_CACHE": str(tmp_path / "other-machine")}, "resume", EXP)
     out, _ = resumed.communicate(timeout=400)
     assert resumed.returncode == 0, out
+    print(out[-4000:])  # shown by pytest only if a check below fails: what the resumed driver said
 
     table = load_experiment(EXP).trials
     assert len(table) == NUM_SAMPLES and table["trial_id"].is_unique
