@@ -214,7 +214,10 @@ def build_tuner(prep: Prepared, verbose: bool = False, callbacks: list | None = 
     from .searcher import build_searcher
 
     cfg = prep.cfg
-    searcher: Searcher = build_searcher(cfg, prep.space, prep.path, staged=ladder is not None)
+    optuna_search = build_searcher(cfg, prep.space, prep.path, staged=ladder is not None)
+    if ladder is not None and ladder.deadline is not None:
+        optuna_search.last_start = ladder.deadline - ladder.stage_seconds(0)
+    searcher: Searcher = optuna_search
     if cfg.resources.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=cfg.resources.max_concurrent)
     tune_config = tune.TuneConfig(

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import optuna
+from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from analysis.layout import is_uri
@@ -64,6 +66,9 @@ class TrialAwareOptunaSearch(OptunaSearch):
     """
 
     ray_trials: dict[str, dict[str, Any]] | None = None  # Ray's record of the trials, set before a restore
+    # time.time() after which a new trial could not end even the cheapest stage before a time-budgeted
+    # search's deadline: no more suggestions (each would start, report nothing and end at once; hundreds did)
+    last_start: float | None = None
 
     def __init__(self, *args: Any, max_epochs: int, study_in_experiment: bool = False, staged: bool = False,
                  objectives: list[tuple[str, str]] | None = None, constraints: tuple[Constraint, ...] = (),
@@ -77,6 +82,11 @@ class TrialAwareOptunaSearch(OptunaSearch):
         self._constraints = tuple(constraints)
         self.study_dir: str | None = None  # the experiment folder or URI, where `save` and `restore` find the study
         super().__init__(*args, **kwargs)
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.last_start is not None and time.time() > self.last_start:
+            return Searcher.FINISHED  # Tune lets the running trials end; the exploration can end early
+        return super().suggest(trial_id)
 
     def _better(self, a: float, b: float) -> bool:
         return a > b if self._objectives[0][1] == "max" else a < b
