@@ -83,9 +83,11 @@ class TrialAwareOptunaSearch(OptunaSearch):
         self.study_dir: str | None = None  # the experiment folder or URI, where `save` and `restore` find the study
         super().__init__(*args, **kwargs)
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+    def suggest(self, trial_id: str) -> dict[Any, Any] | None:
         if self.last_start is not None and time.time() > self.last_start:
-            return Searcher.FINISHED  # Tune lets the running trials end; the exploration can end early
+            # Tune lets the running trials end; the exploration can end early. Ray's own signature omits the
+            # FINISHED string its SearchGenerator checks for
+            return Searcher.FINISHED  # type: ignore[return-value]
         return super().suggest(trial_id)
 
     def _better(self, a: float, b: float) -> bool:
