@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from analysis.layout import PARAMS_FILE, trial_dirs
+
 from ._paired import compare
 from ._report import DEFAULT_OUT, markdown_table, write_results
 
@@ -73,20 +75,16 @@ def run_hpsearch(args: argparse.Namespace, seed: int, work: Path) -> dict[str, A
         raise RuntimeError(f"hpsearch run failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     account = json.loads((work / name / "time_account.json").read_text())
     final = account["final"]
+    trials = trial_dirs(work / name)
     return {"test_acc": final["test_acc"], "wall_s": account["wall_s"], "process_s": wall,
             "epochs": final["epochs"], "trial_id": final["trial_id"], "chosen": final.get("chosen"),
-            "trials": _trials(work / name), "spent": account["spent"], "planned": account["planned"],
-            "config": _params(work / name, final["trial_id"])}
+            "trials": len(trials), "spent": account["spent"], "planned": account["planned"],
+            "config": _chosen_config(trials.get(final["trial_id"]))}
 
 
-def _trials(exp: Path) -> int:
-    return sum(1 for _ in exp.glob("*/params.json"))
-
-
-def _params(exp: Path, trial_id: str) -> dict[str, Any] | None:
+def _chosen_config(trial_dir: Path | None) -> dict[str, Any] | None:
     """The configuration the search chose (what its final training trained)."""
-    found = [p for p in exp.glob("*/params.json") if p.parent.name.endswith(trial_id)]
-    return json.loads(found[0].read_text()) if found else None
+    return json.loads((trial_dir / PARAMS_FILE).read_text()) if trial_dir is not None else None
 
 
 def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any]:
