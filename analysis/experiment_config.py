@@ -107,6 +107,9 @@ class SearchConfig:
     warm_start: bool = _f(True, _BOOL, "true or false (evaluate the space's warm_start configurations first)")
     sampler: str = _f("tpe", _STR, "tpe (multivariate TPE) or prior (draw around the space's warm starts, then the "
                       "best trial so far, handing over to TPE)", lambda v: v in ("tpe", "prior"))
+    prior_margin: float = _f(0.5, _NUM, "points >= 0 (time mode: the final training keeps the space's first warm "
+                             "start unless another trial beats it by more than this at the highest stage both "
+                             "reached; a point is a hundredth of the metric; 0 takes the leader)", lambda v: v >= 0)
     tta: bool | None = _f(None, _BOOL, "true, false, or null (flip test-time augmentation when scoring a model: on "
                           "for trials that train with aug_hflip > 0)", nullable=True)
     study_storage: str | None = _f(None, _STR, "null or journal (Optuna journal file optuna.journal with the results; "

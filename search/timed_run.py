@@ -16,7 +16,6 @@ import time
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
 from analysis.evaluate import evaluation_seconds, flip_tta_for
 from analysis.experiment_data import ExperimentData, settings_for
@@ -26,17 +25,15 @@ from analysis.layout import FINAL_DIR
 from analysis.load import load_experiment
 from analysis.run_log import LAUNCH
 from analysis.time_account import TimeAccount, search_split, write_time_account
-from spaces import Space
-from trainables.metrics import RESOURCE, STAGE
 from trainables.stages import Ladder
 
 from .budget_plan import BUNDLE_S, MARGIN, BudgetPlan, Throughput, plan_budget
 from .config import ExperimentConfig
 from .experiment_dir import save_experiment_files
-from .launch import LaunchError, Prepared, _fit, build_tuner, start_new
+from .launch import Prepared, _fit, build_tuner, start_new
 from .run_record import recorded_run
-from .searcher import warm_start_points
 from .throughput import measure_throughput, step_seconds
+from .winner import staged_winner
 
 log = logging.getLogger("hpsearch")
 EVAL_SAMPLE = 1024      # test images (one evaluation batch, no labels) the test evaluation's speed is timed on
@@ -96,7 +93,7 @@ def _planned(plan: BudgetPlan) -> dict[str, float]:
 def _final(prep: Prepared, plan: BudgetPlan, tp: Throughput, account: TimeAccount, spent: dict[str, float]) -> None:
     """Retrain the winner for what is left of the budget, test it, account."""
     t0 = time.time()
-    winner, why = staged_winner(prep.path, prep.space)
+    winner, why = staged_winner(prep.path, prep.space, prep.cfg.search.prior_margin)
     epochs, evaluation = _final_plan(prep, plan, tp, winner)
     assert prep.test is not None  # load_data gives every dataset a test set
     data = ExperimentData(prep.loaded, prep.test[0], np.asarray(prep.test[1]), settings_for(prep.cfg))
@@ -139,25 +136,3 @@ def _final_plan(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -
     if epochs < plan.final_epochs:
         log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
     return epochs, evaluation
-
-
-def staged_winner(path: str, space: Space) -> tuple[str, str]:
-    """(trial id, why): the trial that climbed highest, and of those the best at that stage's end (never a
-    mid-stage value); when no trial finished a stage, the space's warm start (the best guess there is)."""
-    exp = load_experiment(path)
-    ends = exp.epochs.dropna(subset=[RESOURCE, exp.metric]) if RESOURCE in exp.epochs else exp.epochs.iloc[0:0]
-    if ends.empty:
-        return _warm_start_trial(path, exp.trials, space), "warm start: no trial finished a stage in time"
-    top = ends[ends[RESOURCE] >= ends[RESOURCE].max() - 1e-9]
-    best = top[exp.metric].idxmax() if exp.mode == "max" else top[exp.metric].idxmin()
-    return str(top.loc[best, "trial_id"]), f"best {exp.metric} at stage {int(top.loc[best, STAGE])}"
-
-
-def _warm_start_trial(path: str, trials: pd.DataFrame, space: Space) -> str:
-    points = warm_start_points(space)
-    if points and not trials.empty:
-        for _, row in trials.iterrows():
-            if all(row.get(f"config/{k}") == v for k, v in points[0].items()):
-                return str(row["trial_id"])
-    raise LaunchError(f"{path}: no trial finished even its cheapest stage before the exploration deadline, and "
-                      "the warm start never started; give a larger budget.time_budget_s")

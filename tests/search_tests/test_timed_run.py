@@ -12,10 +12,12 @@ from optuna.trial import TrialState
 
 from analysis.bundle import META, PREDICTIONS, load_bundle
 from analysis.final import MAX_FITTED_EPOCHS
+from analysis.load import load_experiment
 from analysis.time_account import PLANNED, SPENT, read_time_account
 from search.config import load_config
 from search.launch import prepare, run_experiment
 from search.study_storage import load_experiment_study
+from search.winner import prior_trial, staged_winner
 
 BUDGET_S = 60.0
 
@@ -60,3 +62,13 @@ def test_a_time_budget_alone_ends_inside_it_with_a_tested_bundle(make_experiment
     # the cut-off at a slower speed than planned (before, the last seconds started hundreds of empty trials)
     empty = [t for t in study.trials if t.state == TrialState.FAIL]
     assert len(empty) <= 4, (len(empty), len(study.trials))
+
+    # the final trained the leader unless the warm start (the prior) was within search.prior_margin of it;
+    # a margin of 0 always takes the leader, a huge one always keeps a prior that finished a stage
+    assert account.final["trial_id"] == staged_winner(folder, prep.space, cfg.search.prior_margin)[0]
+    leader, why = staged_winner(folder, prep.space, 0.0)
+    assert why.startswith("best val_acc at stage")
+    prior = prior_trial(load_experiment(folder).trials, prep.space)
+    assert prior is not None
+    kept, why = staged_winner(folder, prep.space, 1e9)
+    assert kept == prior and (kept == leader or why.startswith("warm start kept"))
