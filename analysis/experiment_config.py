@@ -105,8 +105,9 @@ class SearchConfig:
     startup_trials: int | None = _f(None, _INT, "an int >= 0 (random trials before TPE), or null for automatic",
                                     lambda v: v >= 0, nullable=True)
     warm_start: bool = _f(True, _BOOL, "true or false (evaluate the space's warm_start configurations first)")
-    sampler: str = _f("tpe", _STR, "tpe (multivariate TPE) or prior (draw around the space's warm starts, then the "
-                      "best trial so far, handing over to TPE)", lambda v: v in ("tpe", "prior"))
+    sampler: str = _f("tpe", _STR, "tpe (multivariate TPE), prior (draw around the space's warm starts, then the "
+                      "best trial so far, handing over to TPE) or random (uniform, seeded)",
+                      lambda v: v in ("tpe", "prior", "random"))
     prior_margin: float = _f(0.5, _NUM, "points >= 0 (time mode: the final training keeps the space's first warm "
                              "start unless another trial beats it by more than this at the highest stage both "
                              "reached; a point is a hundredth of the metric; 0 takes the leader)", lambda v: v >= 0)

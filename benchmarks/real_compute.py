@@ -8,7 +8,11 @@ Arms (each run is a fresh process, one at a time, on an otherwise idle machine):
               train+validation for as many epochs as fit in B (first planned from a few timed steps, then
               fitted to the deadline at the speed of its epochs, as hpsearch's own final training is:
               `analysis.final.fit_to_deadline`), with its schedule spanning them, tested once;
-- recipe:     the `resnet_cpu` preset's first warm start (the published recipe), trained the same way.
+- recipe:     the `resnet_cpu` preset's first warm start (the published recipe), trained the same way;
+- random:     `hpsearch run` as above with `search.sampler=random`, no warm starts, no prior kept: random
+              search over the same stage ladder and final training;
+- one_factor: `hpsearch run` as above over the one-factor grid (the recipe, then each knob moved alone to its
+              neighbouring values, evaluated in order: benchmarks/_one_factor_space.py), the best trained.
 Every arm reads the example's dataset, split and resources (precision, threads) with seed S, and counts its
 clock from its first line (data loading) to its test evaluation. Each finished run is one JSON line appended
 to the log (`--log`), so runs made in different sessions merge (a rerun of an arm and seed replaces the
@@ -38,6 +42,7 @@ import numpy as np
 
 from analysis.layout import PARAMS_FILE, trial_dirs
 
+from ._one_factor_space import write_one_factor_space
 from ._paired import compare
 from ._report import DEFAULT_OUT, markdown_table, write_results
 
@@ -45,7 +50,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "fashion_10min.yaml"
 LOG = ROOT / "benchmarks" / "results" / "real_compute.jsonl"
 BASELINES = {"warm_start": "cnn", "recipe": "resnet_cpu"}  # arm -> the preset whose first warm start it trains
-ARMS = ("hpsearch", *BASELINES)
+# arm -> its overrides of the example: searches run as `hpsearch run`, on the same ladder and final training
+SEARCH_ARMS: dict[str, list[str]] = {
+    "hpsearch": [],
+    "random": ["search.sampler=random", "search.warm_start=false", "search.prior_margin=0"],
+    "one_factor": ["search.sampler=random", "search.prior_margin=0"],  # and its grid as the space's warm starts
+}
+ARMS = (*SEARCH_ARMS, *BASELINES)
 MARGIN = 0.02  # of the budget, kept back as hpsearch's own plan keeps it
 
 
@@ -62,12 +73,15 @@ def experiment_config(example: Path, seed: int, budget: float, storage: str, nam
     return load_config(str(example), overrides)
 
 
-def run_hpsearch(args: argparse.Namespace, seed: int, work: Path) -> dict[str, Any]:
-    """`hpsearch run` in its own process; the result is what its time account says."""
+def run_hpsearch(args: argparse.Namespace, seed: int, work: Path, arm: str = "hpsearch") -> dict[str, Any]:
+    """`hpsearch run` in its own process (with the arm's overrides); the result is what its time account says."""
     name = f"rc_s{seed}"
+    sets = [*args.set, *SEARCH_ARMS[arm]]
+    if arm == "one_factor":
+        sets.append(f"space={write_one_factor_space('resnet_cpu', work)}")
     cmd = [sys.executable, "-m", "search.cli", "run", str(args.example), "--set", f"search.seed={seed}",
            "--set", f"budget.time_budget_s={args.budget:g}", "--set", f"storage={work}", "--set", f"name={name}",
-           *[x for kv in args.set for x in ("--set", kv)]]
+           *[x for kv in sets for x in ("--set", kv)]]
     t0 = time.time()
     proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True)
     wall = time.time() - t0
@@ -122,7 +136,7 @@ def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any
 def one_run(args: argparse.Namespace, arm: str, seed: int) -> dict[str, Any]:
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="hpsearch-rc-") as work:
-        out = run_hpsearch(args, seed, Path(work)) if arm == "hpsearch" else run_fixed(args, seed, BASELINES[arm])
+        out = run_hpsearch(args, seed, Path(work), arm) if arm in SEARCH_ARMS else run_fixed(args, seed, BASELINES[arm])
     return {"arm": arm, "seed": seed, "budget_s": args.budget, "example": args.example.name, "set": args.set,
             **out, "load_start": load_start, "load_end": os.getloadavg(), "commit": git_commit(),
             "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

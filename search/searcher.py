@@ -311,9 +311,14 @@ def prior_sampler(cfg: ExperimentConfig, space: Space) -> optuna.samplers.BaseSa
     return prior_sampler_for(space, seed=cfg.search.seed)
 
 
+def random_sampler(cfg: ExperimentConfig, space: Space) -> optuna.samplers.BaseSampler:
+    """Seeded uniform sampling: the baseline every other sampler should beat (benchmarks/real_compute.py)."""
+    return optuna.samplers.RandomSampler(seed=cfg.search.seed)
+
+
 # search.sampler -> how the Optuna sampler is built
 SAMPLERS: dict[str, Callable[[ExperimentConfig, Space], optuna.samplers.BaseSampler]] = {
-    "tpe": tpe_sampler, "prior": prior_sampler}
+    "tpe": tpe_sampler, "prior": prior_sampler, "random": random_sampler}
 
 
 def build_searcher(cfg: ExperimentConfig, space: Space, exp_path: str, staged: bool = False) -> TrialAwareOptunaSearch:

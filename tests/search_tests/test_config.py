@@ -39,6 +39,7 @@ CASES = [
     (bad(search__metric="val_loss", search__mode="max"), "search.mode = 'max'", "'min' for metric val_loss"),
     (bad(search__mode="up"), "search.mode = 'up'", "max, min, or null"),
     (bad(search__prior_margin=-0.5), "search.prior_margin = -0.5", "points >= 0"),
+    (bad(search__sampler="grid"), "search.sampler = 'grid'", "or random (uniform, seeded)"),
     (bad(resources__gpus_per_trial=-1), "resources.gpus_per_trial = -1", "a number in [0, 1]"),
     (bad(resources__cpus_per_trial=0), "resources.cpus_per_trial = 0", "a number > 0"),
     (bad(name="my experiment!"), "name = 'my experiment!'", "letters, digits"),

@@ -53,7 +53,7 @@ def restored(launched: bytes, state: Path, record: dict[str, dict]):
     return resumed
 
 
-@pytest.mark.parametrize("sampler", ["tpe", "prior"])
+@pytest.mark.parametrize("sampler", ["tpe", "prior", "random"])
 @pytest.mark.parametrize("stale_at", [0, 1])
 def test_a_searcher_older_than_rays_record_proposes_nothing_twice(tmp_path: Path, sampler: str, stale_at: int):
     first_dir = tmp_path / "run"
