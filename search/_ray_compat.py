@@ -101,6 +101,18 @@ def set_generator_counter(generator: Any, created: int) -> None:
     generator._counter = created
 
 
+def reset_live_trials(limiter: Any, live: set[str]) -> None:
+    """A restored ConcurrencyLimiter counts as running exactly the trials Ray continues. Its own state file can
+    be older than Ray's record (a kill between the two saves): a trial it still counts that Ray had finished
+    would hold a slot forever (Tune then waits 600 s at a time for a suggestion), and one it does not count
+    would neither be limited nor reported to the searcher when it completes."""
+    from ray.tune.search import ConcurrencyLimiter
+
+    if isinstance(limiter, ConcurrencyLimiter) and not limiter.batch:
+        limiter.live_trials = set(live)
+        limiter.num_unfinished_live_trials = len(live)
+
+
 def generator_counter(generator: Any) -> int:
     return generator._counter
 

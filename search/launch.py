@@ -370,6 +370,8 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     base_searcher(tune_config.search_alg).study_dir = prep.path
     base_searcher(tune_config.search_alg).ray_trials = recorded
     tune_config.search_alg.recorded_trials = len(recorded)
+    # resume_unfinished and resume_errored: Ray continues every recorded trial that did not terminate
+    tune_config.search_alg.continued_trials = {t for t, s in recorded.items() if s["status"] != "TERMINATED"}
     tune_config.search_alg.experiment_path = prep.path
     tune_config.scheduler.replay(recorded_history(as_path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
     if num_samples is not None:

@@ -18,6 +18,7 @@ from ._ray_compat import (
     generator_budget,
     generator_counter,
     generator_storage,
+    reset_live_trials,
     set_generator_counter,
     set_generator_storage,
 )
@@ -27,6 +28,7 @@ class ExtendableSearchGenerator(SearchGenerator):
     extend_to: int | None = None          # raise the total budget to this many trials
     experiment_path: str | None = None    # where the experiment folder is now
     recorded_trials: int | None = None    # trials in Ray's experiment state, read by `resume_experiment`
+    continued_trials: set[str] | None = None  # of those, the ones Ray continues (not TERMINATED)
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
@@ -34,6 +36,8 @@ class ExtendableSearchGenerator(SearchGenerator):
             # its state file and Ray's experiment state were saved or uploaded at different moments (a kill
             # in between): Ray's record of the trials decides, or the resumed search misses its budget
             set_generator_counter(self, self.recorded_trials)
+        if self.continued_trials is not None:  # the concurrency limiter's own state may be older, too
+            reset_live_trials(self.searcher, self.continued_trials)
         if self.extend_to is not None and self.extend_to > generator_budget(self):
             extend_generator_budget(self, self.extend_to)
         if self.experiment_path is not None:

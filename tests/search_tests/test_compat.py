@@ -89,6 +89,38 @@ def test_search_generator_budget_and_storage(tmp_path: Path) -> None:
     assert gen._experiment.storage is storage
 
 
+def test_a_restored_concurrency_limiter_counts_the_trials_ray_continues(tmp_path: Path) -> None:
+    """A kill between the limiter's save and Ray's: the limiter still counted a trial Ray had finished, so
+    with max_concurrent 1 it proposed nothing after the resume and Tune waited 600 s per step (the S3
+    resume test's 400 s timeout, session 10)."""
+    from ray.tune.experiment import Experiment
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    from search.search_generator import ExtendableSearchGenerator
+
+    def generator() -> ExtendableSearchGenerator:
+        searcher = OptunaSearch(space={"x": optuna.distributions.FloatDistribution(0, 1)}, metric="m", mode="max")
+        gen = ExtendableSearchGenerator(ConcurrencyLimiter(searcher, max_concurrent=1))
+        gen.add_configurations([Experiment("e", lambda config: None, num_samples=4, storage_path=str(tmp_path))])
+        return gen
+
+    first = generator()
+    assert first.next_trial() is not None and first.next_trial() is None  # one live trial: the limit holds
+    stale = next(iter(first.searcher.live_trials))
+    first.save_to_dir(str(tmp_path), "s")
+    for continued, proposes in (({"running"}, False), (set(), True)):
+        resumed = generator()
+        resumed.continued_trials = continued  # Ray finished `stale`; it continues only `continued`
+        resumed.restore_from_dir(str(tmp_path))
+        require(resumed.searcher, "live_trials")
+        assert resumed.searcher.live_trials == continued and stale not in resumed.searcher.live_trials
+        assert (resumed.next_trial() is not None) == proposes
+    unreset = generator()
+    unreset.restore_from_dir(str(tmp_path))  # without the reset: the finished trial holds the only slot
+    assert unreset.searcher.live_trials == {stale} and unreset.next_trial() is None
+
+
 def test_optuna_search_internals(tmp_path: Path) -> None:
     from search.config import parse_config
     from search.searcher import build_searcher
