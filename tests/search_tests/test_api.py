@@ -86,8 +86,8 @@ def test_custom_loader_feeds_the_same_validation_and_splits(tmp_path: Path, make
     for ref, message in ((f"{tmp_path / 'my_loader.py'}:load_bad",
                           "returned bad data: y_train: label 3 at index 3 is outside [0, 3)"),
                          (f"{tmp_path / 'my_loader.py'}:load_broken", "raised RuntimeError: no files in /nowhere"),
-                         (f"{tmp_path / 'my_loader.py'}:nothing", "my_loader.py has no function 'nothing'"),
-                         ("no_such_module_xyz:load", "cannot import no_such_module_xyz")):
+                         (f"{tmp_path / 'my_loader.py'}:nothing", "my_loader.py' has no attribute 'nothing'"),
+                         ("no_such_module_xyz:load", "cannot import module 'no_such_module_xyz'")):
         exp = make_experiment("custom", dataset={"name": "custom", "options": {"loader": ref}, "train_subset": None})
         assert main(["run", str(exp)]) == 2
         err = capsys.readouterr().err

@@ -18,7 +18,7 @@ def load_custom(data_dir: str | None = None, loader: str = "", kwargs: dict | No
     if kwargs is not None and not isinstance(kwargs, dict):
         raise DataError(f"dataset.options.kwargs = {kwargs!r}: a mapping of keyword arguments for {loader}")
     try:
-        fn = resolve_callable(loader, "dataset.options.loader")
+        fn = resolve_callable(loader, f"dataset.options.loader = {loader!r}")
     except ValueError as e:
         raise DataError(str(e)) from None
     args: dict[str, Any] = dict(kwargs or {})

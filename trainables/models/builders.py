@@ -11,17 +11,16 @@ in the table before it is imported.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from .. import user_code
 
 Builder = Callable[..., Any]
 
 _REGISTERED: dict[str, Builder] = {}
-_FILE_MODULES: dict[str, ModuleType] = {}  # resolved file path -> its module, loaded once per process
 
 
 class BuilderError(ValueError):
@@ -58,12 +57,7 @@ def reference_problem(ref: Any) -> str | None:
     """Why `ref` is not a well-formed builder reference, or None (the `builder` knob's check)."""
     if isinstance(ref, str) and ref in _REGISTERED:  # e.g. a notebook's lambda: `__main__:<lambda>`
         return None
-    if not isinstance(ref, str):
-        return f"{ref!r} is not a builder reference ('module:function' or 'path/to/file.py:function')"
-    module, sep, attr = ref.rpartition(":")
-    if not sep or not module or not attr or not all(part.isidentifier() for part in attr.split(".")):
-        return f"{ref!r} is not a builder reference ('module:function' or 'path/to/file.py:function')"
-    return None
+    return user_code.reference_problem(ref)
 
 
 def is_file_reference(ref: str) -> bool:
@@ -74,46 +68,7 @@ def resolve_builder(ref: str) -> Builder:
     """The callable `ref` names: a registered one, else imported (module or file). Raises BuilderError."""
     if ref in _REGISTERED:
         return _REGISTERED[ref]
-    problem = reference_problem(ref)
-    if problem:
-        raise BuilderError(problem)
-    where, _, attr = ref.rpartition(":")
-    module = _file_module(where) if where.endswith(".py") else _import(where, ref)
-    obj: Any = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise BuilderError(f"builder {ref!r}: {module.__name__!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise BuilderError(f"builder {ref!r}: {attr!r} is a {type(obj).__name__}, not a callable")
-    return obj
-
-
-def _import(name: str, ref: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except Exception as e:  # noqa: BLE001 - an import error or any exception the module raises at import
-        raise BuilderError(f"builder {ref!r}: cannot import module {name!r} ({type(e).__name__}: {e}); it must "
-                           "be importable where the trial runs (installed, or shipped with cluster.runtime_env)") from e
-
-
-def _file_module(path: str) -> ModuleType:
-    """The module of a builder file: loaded from its path where it exists, else the module of the file's
-    name (how the file arrives on a node without it: shipped by Ray's runtime_env `py_modules`)."""
-    file = Path(path).expanduser()
-    if not file.is_file():
-        return _import(file.stem, f"{path}:...")
-    key = str(file.resolve())
-    if key not in _FILE_MODULES:
-        spec = importlib.util.spec_from_file_location(file.stem, key)
-        assert spec is not None and spec.loader is not None  # a .py file always has a source loader
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)
-        except Exception as e:  # noqa: BLE001
-            raise BuilderError(f"builder file {path!r} raised on import ({type(e).__name__}: {e})") from e
-        _FILE_MODULES[key] = module
-    return _FILE_MODULES[key]
+    return user_code.resolve_callable(ref, f"builder {ref!r}", BuilderError)
 
 
 def code_paths(runtime_env: Mapping[str, Any]) -> list[str]:
