@@ -27,7 +27,7 @@ from trainables.ray_trainable import ERROR_KEY
 from . import _ray_compat as ray_compat
 from ._optuna_compat import live_trial, storage_id
 from .config import ExperimentConfig
-from .searcher_reconcile import reconcile
+from .searcher_reconcile import add_running_trial, reconcile
 from .study_snapshot import SnapshotSampler
 from .study_storage import (  # noqa: F401 (study_storage, SQLiteConnect re-exported)
     SQLiteConnect,
@@ -273,11 +273,8 @@ def reopen_trial(study: optuna.Study, ended: optuna.trial.FrozenTrial) -> optuna
 
     Optuna never reopens a finished trial; the copy records which trial it continues (`continues_trial`).
     """
-    study.add_trial(optuna.trial.create_trial(
-        params=ended.params, distributions=ended.distributions, intermediate_values=ended.intermediate_values,
-        state=optuna.trial.TrialState.RUNNING, user_attrs={**ended.user_attrs, "continues_trial": ended.number}))
-    copy = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-            if t.user_attrs.get("continues_trial") == ended.number][-1]
+    copy = add_running_trial(study, ended.params, ended.distributions, {**ended.user_attrs, "continues_trial": ended.number},
+                             "continues_trial", ended.intermediate_values)
     return live_trial(study, storage_id(copy))
 
 

@@ -82,11 +82,16 @@ def _study_trial(study: optuna.Study, fixed: optuna.trial.FixedTrial, space_fn: 
         queued = study.ask()  # Optuna pops its oldest queued trial: the warm start Ray was given
         space_fn(queued)  # its parameters are recorded as the space suggests them
         return storage_id(queued)
-    study.add_trial(optuna.trial.create_trial(params=fixed.params, distributions=fixed.distributions,
-                                              state=TrialState.RUNNING, user_attrs={ADOPTED_ATTR: tid}))
-    return storage_id(_newest_with(study, tid))
+    return storage_id(add_running_trial(study, fixed.params, fixed.distributions, {ADOPTED_ATTR: tid}, ADOPTED_ATTR))
 
 
-def _newest_with(study: optuna.Study, tid: str) -> FrozenTrial:
+def add_running_trial(study: optuna.Study, params: dict[str, Any], distributions: dict[str, Any],
+                      user_attrs: dict[str, Any], marker: str,
+                      intermediate_values: Mapping[int, float] | None = None) -> FrozenTrial:
+    """A new RUNNING trial, as stored. Optuna's `add_trial` returns nothing, so the trial is found again as
+    the newest running one whose user attribute `marker` has the value given in `user_attrs`."""
+    study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, state=TrialState.RUNNING,
+                                              intermediate_values=dict(intermediate_values or {}),
+                                              user_attrs=user_attrs))
     return [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if t.user_attrs.get(ADOPTED_ATTR) == tid][-1]
+            if t.user_attrs.get(marker) == user_attrs[marker]][-1]
