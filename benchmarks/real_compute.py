@@ -103,27 +103,25 @@ def _chosen_config(trial_dir: Path | None) -> dict[str, Any] | None:
 
 def run_fixed(args: argparse.Namespace, seed: int, preset: str) -> dict[str, Any]:
     """One configuration (the preset's first warm start) trained on train+validation for the whole budget."""
-    from analysis.evaluate import evaluate_model, evaluation_seconds, flip_tta_for
+    from analysis.evaluate import evaluate_model, flip_tta_for
     from analysis.experiment_data import ExperimentData, settings_for
     from analysis.final import WATCH_IMAGES, train_fixed
     from search.launch import prepare
-    from search.throughput import local_cpus, step_seconds, warm_start_config
+    from search.throughput import local_cpus, warm_start_config
+    from search.timed_run import final_costs
     from spaces import get_preset
 
     started = time.time()
     cfg = experiment_config(args.example, seed, args.budget, tempfile.mkdtemp(), "fixed", args.set)
     prep = prepare(cfg, ROOT)
     config = warm_start_config(get_preset(preset), seed)
-    settings = replace(settings_for(cfg), num_threads=local_cpus(), max_epoch_seconds=None)
+    epoch_s, evaluation = final_costs(prep, config, local_cpus())
+    epochs = max(1, math.floor((started + args.budget * (1 - MARGIN) - time.time() - evaluation) / epoch_s))
+    settings = replace(settings_for(cfg), num_threads=local_cpus(), max_epoch_seconds=None, max_epochs=epochs,
+                       schedule_epochs=epochs)
     d = prep.loaded
-    per_image, _ = step_seconds(config, d, settings)
     x, y = np.concatenate([d.x_train, d.x_val]), np.concatenate([d.y_train, d.y_val])
     assert prep.test is not None
-    evaluation = 1.0 + evaluation_seconds(config, d.in_shape, d.num_classes, len(prep.test[1]),
-                                          flip_tta_for(config, settings), prep.test[0][:1024])
-    left = started + args.budget * (1 - MARGIN) - time.time() - evaluation
-    epochs = max(1, math.floor(left / (per_image * len(y))))
-    settings = replace(settings, max_epochs=epochs, schedule_epochs=epochs)
     base = ExperimentData(d, prep.test[0], np.asarray(prep.test[1]), settings)
     fit = train_fixed(config, x, y, d.x_val[:WATCH_IMAGES], d.y_val[:WATCH_IMAGES], base, epochs, preset, lambda _m: None,
                       deadline=started + args.budget * (1 - MARGIN / 2) - evaluation)

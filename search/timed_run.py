@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -123,16 +124,22 @@ def _final_plan(prep: Prepared, plan: BudgetPlan, tp: Throughput, winner: str) -
     is free of trials), against what is left. The epochs are a first estimate only: the final training refits
     its length to the deadline after each epoch, at the speed it actually trains (a few timed steps misjudge
     a whole epoch by up to a third)."""
-    config = trial_config(load_experiment(prep.path), winner)
-    settings = replace(settings_for(prep.cfg), num_threads=tp.final_threads, max_epoch_seconds=None)
+    epoch_s, evaluation = final_costs(prep, trial_config(load_experiment(prep.path), winner), tp.final_threads)
+    left = _final_deadline(prep, plan, evaluation) - time.time()
+    epochs = max(1, min(MAX_FITTED_EPOCHS, math.floor(left / epoch_s)))
+    if epochs < plan.final_epochs:
+        log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
+    return epochs, evaluation
+
+
+def final_costs(prep: Prepared, config: dict[str, Any], threads: int) -> tuple[float, float]:
+    """(seconds per epoch on train+validation, seconds of the test evaluation and bundle) of `config` trained
+    as a final model on `threads` threads of this machine, timed now on a few steps."""
+    settings = replace(settings_for(prep.cfg), num_threads=threads, max_epoch_seconds=None)
     per_image, per_val = step_seconds(config, prep.loaded, settings)
     epoch_s = per_image * (len(prep.loaded.y_train) + len(prep.loaded.y_val)) + per_val * FINAL_WATCH_IMAGES
     assert prep.test is not None
     evaluation = BUNDLE_S + evaluation_seconds(config, prep.loaded.in_shape, prep.loaded.num_classes,
                                                prep.test_images, flip_tta_for(config, settings),
                                                prep.test[0][:EVAL_SAMPLE])
-    left = _final_deadline(prep, plan, evaluation) - time.time()
-    epochs = max(1, min(MAX_FITTED_EPOCHS, math.floor(left / epoch_s)))
-    if epochs < plan.final_epochs:
-        log.warning("final training shortened to %d of %d planned epochs: %.0f s left", epochs, plan.final_epochs, left)
-    return epochs, evaluation
+    return epoch_s, evaluation
