@@ -69,6 +69,10 @@ def _file_module(path: Path) -> ModuleType:
         assert spec is not None and spec.loader is not None  # a .py file always has a source loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module  # pickle and dataclasses look a class's module up by name
-        spec.loader.exec_module(module)
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]  # a half-run module must not be found by name; the next use runs the file again
+            raise
         _FILE_MODULES[key] = module
     return _FILE_MODULES[key]

@@ -56,6 +56,20 @@ def test_a_bad_builder_is_an_error_naming_it(builder, message):
     assert message in str(e.value)
 
 
+def test_a_builder_file_that_raises_on_import_is_named_and_can_be_fixed(tmp_path):
+    import sys
+
+    nets = tmp_path / "broken_nets.py"
+    nets.write_text("from torch import nn\nraise RuntimeError('half-written file')\n")
+    with pytest.raises(BuilderError, match=r"broken_nets.py:mlp'.*\(RuntimeError: half-written file\)"):
+        build_model({"family": "custom", "builder": f"{nets}:mlp"}, SHAPE, 4)
+    assert "hpsearch_user_broken_nets" not in sys.modules  # no half-run module left to be found by name
+    nets.write_text("from torch import nn\n"
+                    "def mlp(config, in_shape, num_classes):\n"
+                    "    return nn.Sequential(nn.Flatten(), nn.Linear(784, num_classes))\n")
+    assert build_model({"family": "custom", "builder": f"{nets}:mlp"}, SHAPE, 4)(torch.zeros(1, *SHAPE)).shape == (1, 4)
+
+
 def test_own_parameters_only_for_a_custom_model_and_only_plain_values():
     with pytest.raises(TrialConfigError, match="width = 3: not a knob the trainable understands"):
         parse_trial_config({"family": "cnn", "width": 3})
