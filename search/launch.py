@@ -28,6 +28,7 @@ from .config import ConfigError, ExperimentConfig
 from .custom_model import check_builders, shipped_code, with_named_builders
 from .experiment_dir import check_writable, experiment_path, save_experiment_files
 from .run_record import SLACK_S, NothingToResume, recorded_run, time_used
+from .searcher_reconcile import FINISHED
 from .space_check import check_space
 from .weights_check import missing_weights
 
@@ -370,8 +371,8 @@ def resume_experiment(path: str | Path, verbose: bool = False, callbacks: list |
     base_searcher(tune_config.search_alg).study_dir = prep.path
     base_searcher(tune_config.search_alg).ray_trials = recorded
     tune_config.search_alg.recorded_trials = len(recorded)
-    # resume_unfinished and resume_errored: Ray continues every recorded trial that did not terminate
-    tune_config.search_alg.continued_trials = {t for t, s in recorded.items() if s["status"] != "TERMINATED"}
+    # resume_unfinished and resume_errored: Ray continues every recorded trial it did not finish
+    tune_config.search_alg.continued_trials = {t for t, s in recorded.items() if s["status"] != FINISHED}
     tune_config.search_alg.experiment_path = prep.path
     tune_config.scheduler.replay(recorded_history(as_path(prep.path), prep.cfg.search.metric), prep.cfg.mode)
     if num_samples is not None:
