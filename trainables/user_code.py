@@ -72,7 +72,7 @@ def _file_module(path: Path) -> ModuleType:
         try:
             spec.loader.exec_module(module)
         except BaseException:
-            del sys.modules[name]  # a half-run module must not be found by name; the next use runs the file again
+            sys.modules.pop(name, None)  # a half-run module must not be found by name; the next use runs it again
             raise
         _FILE_MODULES[key] = module
     return _FILE_MODULES[key]
